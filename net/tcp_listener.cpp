@@ -1,0 +1,100 @@
+#include "net/tcp_listener.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <asio/ip/v6_only.hpp>
+
+#include "net/error.h"
+
+namespace net {
+
+namespace {
+
+bool is_transient(const std::error_code& error) {
+  // Out of descriptors or kernel memory: the condition passes when connections close, so the
+  // server must pause and retry rather than spin or exit.
+  return error == std::errc::too_many_files_open ||
+         error == std::errc::too_many_files_open_in_system ||
+         error == std::errc::no_buffer_space || error == std::errc::not_enough_memory;
+}
+
+bool is_retry_now(const std::error_code& error) {
+  // The connection went away before we took it, or a signal interrupted us: just accept again.
+  return error == std::errc::operation_would_block ||
+         error == std::errc::resource_unavailable_try_again ||
+         error == std::errc::connection_aborted || error == std::errc::interrupted ||
+         error == std::errc::protocol_error;
+}
+
+}  // namespace
+
+TcpListener::TcpListener(const asio::ip::address& address, std::uint16_t port, int backlog)
+    : acceptor_(io_) {
+  const asio::ip::tcp::endpoint wanted(address, port);
+  const auto where = format_endpoint(wanted);
+  std::error_code error;
+  acceptor_.open(wanted.protocol(), error);
+  if (error) throw_error(error, "socket for", where);
+  if (address.is_v6()) {
+    // Dual-stack unless the user asked for a specific IPv6 address; explicit so that a host's
+    // net.ipv6.bindv6only=1 does not silently make "::" IPv6-only.
+    acceptor_.set_option(asio::ip::v6_only(!address.is_unspecified()), error);
+  }
+  acceptor_.set_option(asio::socket_base::reuse_address(true), error);
+  acceptor_.bind(wanted, error);
+  if (error) throw_error(error, "bind", where);
+  acceptor_.listen(backlog, error);
+  if (error) throw_error(error, "listen", where);
+  acceptor_.non_blocking(true, error);  // accept only after poll says so; never block in it
+  if (error) throw_error(error, "configure", where);
+  local_ = acceptor_.local_endpoint();
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) throw_errno("eventfd for", where);
+}
+
+TcpListener::~TcpListener() {
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+AcceptResult TcpListener::accept() {
+  for (;;) {
+    if (stop_requested_.load()) return {};
+    pollfd waiting[2] = {{acceptor_.native_handle(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    if (::poll(waiting, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("poll", format_endpoint(local_));
+    }
+    if (waiting[1].revents != 0 || stop_requested_.load()) return {};
+    std::error_code error;
+    asio::ip::tcp::socket socket(io_);
+    acceptor_.accept(socket, error);
+    error = to_system_error(error);
+    if (!error) return AcceptResult{TcpStream(std::move(socket)), {}};
+    if (is_retry_now(error)) continue;
+    if (is_transient(error)) return AcceptResult{std::nullopt, error};
+    throw_error(error, "accept on", format_endpoint(local_));
+  }
+}
+
+bool TcpListener::wait_for_stop(std::chrono::milliseconds pause) {
+  pollfd waiting{wake_fd_, POLLIN, 0};
+  while (!stop_requested_.load()) {
+    const int ready = ::poll(&waiting, 1, static_cast<int>(pause.count()));
+    if (ready >= 0) break;
+    if (errno != EINTR) break;
+  }
+  return stop_requested_.load();
+}
+
+void TcpListener::stop() noexcept {
+  stop_requested_.store(true);
+  const std::uint64_t one = 1;
+  // Never read back: the eventfd stays readable, so every later poll wakes too.
+  [[maybe_unused]] const auto written = ::write(wake_fd_, &one, sizeof(one));
+}
+
+}  // namespace net

@@ -1,0 +1,203 @@
+#include "net/thread_per_connection_server.h"
+
+#include <pthread.h>
+
+#include <fmt/format.h>
+
+#include "net/error.h"
+
+namespace net {
+
+std::string_view to_string(Refusal refusal) {
+  switch (refusal) {
+    case Refusal::over_capacity: return "over --max-conns";
+    case Refusal::not_allowed: return "not in --allow";
+    case Refusal::no_thread: return "no thread available";
+    case Refusal::stopping: return "server stopping";
+  }
+  return "refused";
+}
+
+ThreadPerConnectionServer::ThreadPerConnectionServer(TcpListener& listener, ServerLimits limits,
+                                                     Handler handler, ServerEvents& events)
+    : listener_(listener),
+      limits_(std::move(limits)),
+      handler_(std::move(handler)),
+      events_(events),
+      reaper_([this](std::stop_token stop) { reap(stop); }) {}
+
+ThreadPerConnectionServer::~ThreadPerConnectionServer() {
+  stop();
+  join_all_sessions();  // no-op after run() returned; needed when run() threw or never ran
+}
+
+void ThreadPerConnectionServer::join_all_sessions() {
+  shut_down_all_sessions();
+  {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return sessions_.empty(); });
+  }
+  if (reaper_.joinable()) {
+    reaper_.request_stop();  // wakes it through the stop token; it joins what is left, then ends
+    reaper_.join();
+  }
+}
+
+void ThreadPerConnectionServer::run() {
+  bool paused = false;
+  while (true) {
+    AcceptResult accepted = listener_.accept();
+    if (accepted.stopped()) break;
+    if (accepted.transient_error) {
+      if (!paused) {
+        events_.notice(fmt::format("accept: {}; pausing new connections until some close",
+                                   accepted.transient_error.message()));
+        paused = true;
+      }
+      // Sleep instead of spinning: poll would report the pending connection again at once.
+      if (listener_.wait_for_stop(limits_.accept_pause)) break;
+      continue;
+    }
+    if (paused) {
+      events_.notice("accepting new connections again");
+      paused = false;
+    }
+    admit(std::move(*accepted.stream));
+  }
+  join_all_sessions();
+}
+
+void ThreadPerConnectionServer::stop() noexcept {
+  listener_.stop();
+  // Connections are shut down by run() when its accept loop ends; doing it here too makes stop()
+  // work even while run() is busy admitting a connection.
+  shut_down_all_sessions();
+}
+
+void ThreadPerConnectionServer::shut_down_all_sessions() {
+  std::lock_guard lock(mutex_);
+  stopping_ = true;
+  // Safe: a session leaves the map (under this lock) before its stream is closed.
+  for (auto& [id, session] : sessions_) session->stream.shutdown_both();
+}
+
+ServerStats ThreadPerConnectionServer::stats() const {
+  std::lock_guard lock(mutex_);
+  auto snapshot = stats_;
+  snapshot.active = sessions_.size();
+  return snapshot;
+}
+
+void ThreadPerConnectionServer::admit(TcpStream stream) {
+  const auto peer = stream.remote_endpoint();
+  auto refuse = [&](Refusal why) {
+    stream.close();
+    events_.refused(peer, why);
+  };
+  if (!limits_.allow.empty()) {
+    bool allowed = false;
+    for (const auto& block : limits_.allow) allowed = allowed || block.contains(peer.address());
+    if (!allowed) {
+      {
+        std::lock_guard lock(mutex_);
+        ++stats_.denied;
+      }
+      return refuse(Refusal::not_allowed);
+    }
+  }
+  std::unique_lock lock(mutex_);
+  if (stopping_) {
+    lock.unlock();
+    return refuse(Refusal::stopping);
+  }
+  if (limits_.max_connections != 0 && sessions_.size() >= limits_.max_connections) {
+    ++stats_.refused;
+    lock.unlock();
+    return refuse(Refusal::over_capacity);
+  }
+  const auto id = next_id_++;
+  auto owned = std::make_unique<Session>(Session{ConnectionInfo{id, peer}, std::move(stream), {}});
+  Session& session = *owned;
+  sessions_.emplace(id, std::move(owned));
+  try {
+    // Started under the lock, so the thread cannot finish and unregister before it is stored.
+    session.thread = std::jthread([this, &session] { run_session(session); });
+  } catch (const std::system_error& error) {
+    auto node = sessions_.extract(id);
+    ++stats_.thread_failures;
+    const bool first = !thread_failure_reported_;
+    thread_failure_reported_ = true;
+    lock.unlock();
+    if (first) {
+      events_.notice(fmt::format("cannot start a connection thread ({}); refusing connections "
+                                 "until threads free up", error.code().message()));
+    }
+    node.mapped()->stream.close();
+    events_.refused(peer, Refusal::no_thread);
+    return;
+  }
+  ++stats_.served;
+  const bool threads_recovered = thread_failure_reported_;
+  thread_failure_reported_ = false;
+  stats_.peak_active = std::max(stats_.peak_active, sessions_.size());
+  lock.unlock();
+  if (threads_recovered) events_.notice("connection threads start again");
+  events_.opened(session.info);
+}
+
+void ThreadPerConnectionServer::run_session(Session& session) {
+  SessionEnd end;
+  try {
+    session.stream.set_timeout(limits_.idle_timeout);
+    end = handler_(session.stream, session.info);
+  } catch (const std::exception& error) {
+    // A handler bug must cost one connection, not the process (an escaping exception would
+    // call std::terminate).
+    end.reason = fmt::format("handler failed: {}", error.what());
+  } catch (...) {
+    end.reason = "handler failed: unknown exception";
+  }
+  try {
+    events_.closed(session.info, end);
+  } catch (...) {
+    // Logging must not take the server down either; the counters below still record the end.
+  }
+  std::unique_ptr<Session> finished;
+  {
+    std::lock_guard lock(mutex_);
+    stats_.bytes += end.bytes;
+    if (end.timed_out) ++stats_.timed_out;
+    auto node = sessions_.extract(session.info.id);
+    finished = std::move(node.mapped());
+    finished_threads_.push_back(std::move(finished->thread));
+  }
+  changed_.notify_all();
+  finished.reset();  // closes the stream here, on its owning thread, outside the lock
+}
+
+void ThreadPerConnectionServer::reap(std::stop_token stop) {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    changed_.wait(lock, stop, [this] { return !finished_threads_.empty(); });
+    if (finished_threads_.empty() && stop.stop_requested()) return;
+    auto joining = std::move(finished_threads_);
+    finished_threads_.clear();
+    lock.unlock();
+    joining.clear();  // joins: each of these threads is past its last use of the server
+    lock.lock();
+  }
+}
+
+void set_default_thread_stack_size(std::size_t bytes) {
+  pthread_attr_t attributes;
+  pthread_attr_init(&attributes);
+  int error = pthread_attr_setstacksize(&attributes, bytes);
+  if (error == 0) error = pthread_setattr_default_np(&attributes);
+  pthread_attr_destroy(&attributes);
+  if (error != 0) {
+    throw_error(std::error_code(error, std::system_category()), "set thread stack size",
+                std::to_string(bytes));
+  }
+}
+
+}  // namespace net

@@ -1,0 +1,124 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "net/cidr.h"
+#include "net/tcp_listener.h"
+#include "net/tcp_stream.h"
+
+namespace net {
+
+struct ServerLimits {
+  std::size_t max_connections = 0;                 // 0: no cap
+  std::optional<TcpStream::Duration> idle_timeout;  // per connection, no progress either way
+  std::vector<Cidr> allow;                         // empty: everyone may connect
+  std::chrono::milliseconds accept_pause{100};     // between retries when out of descriptors
+};
+
+struct ConnectionInfo {
+  std::uint64_t id = 0;
+  asio::ip::tcp::endpoint peer;
+};
+
+// How a handler's session ended, for the close log line and the summary.
+struct SessionEnd {
+  std::uint64_t bytes = 0;    // payload bytes the session moved (the echo server: bytes echoed)
+  std::string reason;         // "closed by peer", "idle timeout", "reset: Connection reset by peer"
+  bool timed_out = false;
+};
+
+enum class Refusal { over_capacity, not_allowed, no_thread, stopping };
+std::string_view to_string(Refusal refusal);
+
+// Counters of a server; a consistent snapshot from stats().
+struct ServerStats {
+  std::uint64_t served = 0;          // connections handed to a handler
+  std::uint64_t refused = 0;         // closed at once: over the cap
+  std::uint64_t denied = 0;          // closed at once: not in the allow-list
+  std::uint64_t thread_failures = 0; // closed at once: no thread could be started
+  std::uint64_t timed_out = 0;       // sessions ended by the idle timeout
+  std::uint64_t bytes = 0;           // sum of SessionEnd::bytes
+  std::size_t active = 0;
+  std::size_t peak_active = 0;
+};
+
+// What a server tells its owner. Callbacks run on the accept thread (opened, refused, notice)
+// or on a connection's thread (closed), so implementations must be thread-safe.
+class ServerEvents {
+ public:
+  virtual ~ServerEvents() = default;
+  virtual void opened(const ConnectionInfo&) {}
+  virtual void closed(const ConnectionInfo&, const SessionEnd&) {}
+  virtual void refused(const asio::ip::tcp::endpoint&, Refusal) {}
+  // Rare conditions a person should know of, each said once: "out of file descriptors ...".
+  virtual void notice(std::string_view) {}
+};
+
+// Accepts connections and runs `handler` for each on a thread of its own (a std::jthread owned
+// by the server). Enforces the cap, the allow-list and the idle timeout; survives running out of
+// descriptors (pauses accepting, says so once, resumes) and of threads (refuses the connection).
+//
+// Threading: run() once, on one thread (it is the accept loop and returns only after stop(), with
+// every connection thread joined). stop() and stats() from any thread; stop() is idempotent. The
+// handler runs on connection threads; it must return once its stream reports eof, which stop()
+// causes by shutting every connection down.
+class ThreadPerConnectionServer {
+ public:
+  using Handler = std::function<SessionEnd(TcpStream&, const ConnectionInfo&)>;
+
+  ThreadPerConnectionServer(TcpListener& listener, ServerLimits limits, Handler handler,
+                            ServerEvents& events);
+  ~ThreadPerConnectionServer();
+  ThreadPerConnectionServer(const ThreadPerConnectionServer&) = delete;
+  ThreadPerConnectionServer& operator=(const ThreadPerConnectionServer&) = delete;
+
+  void run();
+  void stop() noexcept;
+  ServerStats stats() const;
+
+ private:
+  struct Session {
+    ConnectionInfo info;
+    TcpStream stream;
+    std::jthread thread;
+  };
+
+  void admit(TcpStream stream);
+  void run_session(Session& session);
+  void reap(std::stop_token stop);
+  void shut_down_all_sessions();
+  void join_all_sessions();
+
+  TcpListener& listener_;
+  const ServerLimits limits_;
+  const Handler handler_;
+  ServerEvents& events_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable_any changed_;  // a session ended, or a thread awaits joining
+  std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
+  std::vector<std::jthread> finished_threads_;  // ended sessions' threads, for the reaper to join
+  bool stopping_ = false;
+  std::uint64_t next_id_ = 1;
+  ServerStats stats_;
+  bool thread_failure_reported_ = false;
+  std::jthread reaper_;
+};
+
+// Sets the stack size of threads started after this call (std::jthread has no such parameter;
+// glibc's default attributes apply to it). Throws net::Error for a size the system rejects.
+void set_default_thread_stack_size(std::size_t bytes);
+
+}  // namespace net

@@ -1,0 +1,126 @@
+#include "net/udp_socket.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "net/endpoint.h"
+#include <asio/ip/v6_only.hpp>
+
+#include "net/error.h"
+
+namespace net {
+
+namespace {
+constexpr std::size_t kMaxBatch = 64;
+}
+
+UdpSocket::UdpSocket(const asio::ip::address& address, std::uint16_t port) : socket_(io_) {
+  const asio::ip::udp::endpoint wanted(address, port);
+  const auto where = format_endpoint(wanted);
+  std::error_code error;
+  socket_.open(wanted.protocol(), error);
+  if (error) throw_error(error, "socket for", where);
+  if (address.is_v6()) socket_.set_option(asio::ip::v6_only(!address.is_unspecified()), error);
+  socket_.bind(wanted, error);
+  if (error) throw_error(error, "bind", where);
+  local_ = socket_.local_endpoint();
+  fd_ = socket_.native_handle();
+  const int on = 1;
+  // The kernel then attaches its running count of datagrams dropped for a full buffer.
+  ::setsockopt(fd_, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on));
+}
+
+std::error_code UdpSocket::send_to(std::span<const std::byte> data,
+                                   const asio::ip::udp::endpoint& to) {
+  asio::ip::udp::endpoint target = to;
+  // A dual-stack socket reaches IPv4 peers through their mapped form; an IPv4 socket cannot
+  // reach IPv6 peers at all (the kernel says so, and we pass that on).
+  if (local_.address().is_v6() && to.address().is_v4()) {
+    target = asio::ip::udp::endpoint(
+        asio::ip::make_address_v6(asio::ip::v4_mapped, to.address().to_v4()), to.port());
+  }
+  for (;;) {
+    const ssize_t sent = ::sendto(fd_, data.data(), data.size(), MSG_NOSIGNAL, target.data(),
+                                  static_cast<socklen_t>(target.size()));
+    if (sent >= 0) return {};
+    if (errno == EINTR) continue;
+    return {errno, std::system_category()};
+  }
+}
+
+ReceiveResult UdpSocket::receive(std::span<const std::span<std::byte>> buffers,
+                                 std::span<Datagram> datagrams) {
+  const std::size_t batch = std::min({buffers.size(), datagrams.size(), kMaxBatch});
+  ReceiveResult result;
+  if (batch == 0) return result;
+  mmsghdr headers[kMaxBatch];
+  iovec vectors[kMaxBatch];
+  sockaddr_storage senders[kMaxBatch];
+  alignas(cmsghdr) char controls[kMaxBatch][CMSG_SPACE(sizeof(std::uint32_t))];
+  for (;;) {
+    if (stop_requested_.load()) {
+      result.stopped = true;
+      return result;
+    }
+    std::memset(headers, 0, sizeof(headers[0]) * batch);
+    for (std::size_t i = 0; i < batch; ++i) {
+      vectors[i] = {buffers[i].data(), buffers[i].size()};
+      headers[i].msg_hdr.msg_name = &senders[i];
+      headers[i].msg_hdr.msg_namelen = sizeof(senders[i]);
+      headers[i].msg_hdr.msg_iov = &vectors[i];
+      headers[i].msg_hdr.msg_iovlen = 1;
+      headers[i].msg_hdr.msg_control = controls[i];
+      headers[i].msg_hdr.msg_controllen = sizeof(controls[i]);
+    }
+    // MSG_WAITFORONE: block for the first datagram, then take only what is already queued.
+    const int got = ::recvmmsg(fd_, headers, static_cast<unsigned>(batch), MSG_WAITFORONE, nullptr);
+    // A receive woken by stop() "succeeds" with an empty datagram (trap 4): the flag decides.
+    if (stop_requested_.load()) {
+      result.stopped = true;
+      return result;
+    }
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      // ICMP errors from earlier sends surface here (ECONNREFUSED...): report, keep the socket.
+      result.error = std::error_code(errno, std::system_category());
+      return result;
+    }
+    for (int i = 0; i < got; ++i) {
+      auto& header = headers[i].msg_hdr;
+      auto& datagram = datagrams[static_cast<std::size_t>(i)];
+      datagram.size = headers[i].msg_len;
+      datagram.truncated = (header.msg_flags & MSG_TRUNC) != 0;
+      datagram.sender = asio::ip::udp::endpoint();
+      std::memcpy(datagram.sender.data(), &senders[i],
+                  std::min<std::size_t>(header.msg_namelen, datagram.sender.capacity()));
+      datagram.sender.resize(header.msg_namelen);
+      for (cmsghdr* control = CMSG_FIRSTHDR(&header); control != nullptr;
+           control = CMSG_NXTHDR(&header, control)) {
+        if (control->cmsg_level == SOL_SOCKET && control->cmsg_type == SO_RXQ_OVFL) {
+          std::uint32_t drops = 0;
+          std::memcpy(&drops, CMSG_DATA(control), sizeof(drops));
+          result.kernel_drops = std::max(result.kernel_drops, drops);
+        }
+      }
+    }
+    result.count = static_cast<std::size_t>(got);
+    return result;
+  }
+}
+
+void UdpSocket::stop() noexcept {
+  stop_requested_.store(true);
+  // On an unconnected UDP socket this returns ENOTCONN but still wakes a blocked receive.
+  ::shutdown(fd_, SHUT_RDWR);
+}
+
+void UdpSocket::set_receive_buffer(int bytes) {
+  std::error_code ignored;
+  socket_.set_option(asio::socket_base::receive_buffer_size(bytes), ignored);
+}
+
+}  // namespace net

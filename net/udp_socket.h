@@ -1,0 +1,70 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <system_error>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
+
+namespace net {
+
+// One datagram received. `size` may be 0: an empty datagram is legal, not an end of stream.
+struct Datagram {
+  std::size_t size = 0;
+  asio::ip::udp::endpoint sender;
+  bool truncated = false;  // larger than the buffer it was received into
+};
+
+// Result of one receive(): some datagrams, or none because the socket was stopped.
+struct ReceiveResult {
+  std::size_t count = 0;       // datagrams filled in
+  bool stopped = false;        // stop() was called; count is 0
+  std::uint32_t kernel_drops = 0;  // datagrams the kernel dropped so far (SO_RXQ_OVFL), cumulative
+  std::error_code error;       // a reported error (say ICMP unreachable); try again
+};
+
+// An unconnected UDP socket: it talks to whoever the caller chooses per datagram, so one ICMP
+// "port unreachable" can't poison it (DESIGN.md trap 6). No SO_REUSEADDR: another process must
+// not be able to share the port (trap 8). Binding "::" is dual-stack.
+//
+// Threading: one thread may be blocked in receive() while another calls send_to(); stop() may be
+// called from any thread (and from a signal handler) to wake the receiver, which then returns
+// stopped. Destroy only after both have finished.
+class UdpSocket {
+ public:
+  // Throws net::Error ("bind [::]:7890: Address already in use").
+  UdpSocket(const asio::ip::address& address, std::uint16_t port);
+  UdpSocket(const UdpSocket&) = delete;
+  UdpSocket& operator=(const UdpSocket&) = delete;
+
+  asio::ip::udp::endpoint local_endpoint() const { return local_; }
+
+  // Sends one datagram. Returns the error instead of throwing: a failed send is reported and the
+  // chat goes on.
+  std::error_code send_to(std::span<const std::byte> data, const asio::ip::udp::endpoint& to);
+
+  // Blocks until at least one datagram arrives, then takes up to buffers.size() of those already
+  // queued (one recvmmsg call). Each buffer should hold 65,536 bytes to get any datagram whole.
+  ReceiveResult receive(std::span<const std::span<std::byte>> buffers,
+                        std::span<Datagram> datagrams);
+
+  // Wakes receive() for good. Any thread; async-signal-safe.
+  void stop() noexcept;
+  bool stop_requested() const noexcept { return stop_requested_.load(); }
+
+  // Enlarges the kernel receive buffer (best effort; capped by net.core.rmem_max).
+  void set_receive_buffer(int bytes);
+  int native_handle() { return socket_.native_handle(); }
+
+ private:
+  asio::io_context io_;
+  asio::ip::udp::socket socket_;
+  asio::ip::udp::endpoint local_;
+  int fd_ = -1;
+  std::atomic<bool> stop_requested_{false};
+};
+
+}  // namespace net
