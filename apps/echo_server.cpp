@@ -1,7 +1,6 @@
 // echo-server: RFC 862 echo over TCP, one thread per connection. See DESIGN.md for the contract.
 #include <chrono>
 #include <cstddef>
-#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "net/echo_session.h"
 #include "net/endpoint.h"
 #include "net/error.h"
+#include "net/lean_thread_memory.h"
 #include "net/signal_waiter.h"
 #include "net/tcp_listener.h"
 #include "net/thread_per_connection_server.h"
@@ -21,7 +21,6 @@
 namespace {
 
 constexpr std::string_view kProgram = "echo-server";
-constexpr std::size_t kBufferBytes = 64 * 1024;
 
 enum class Verbosity { quiet, normal, verbose };
 
@@ -64,6 +63,7 @@ struct Options {
 }  // namespace
 
 int main(int argc, char** argv) {
+  net::reexec_with_lean_thread_memory(argv);  // one resident stack page per connection thread
   app::flush_lines_always();
   Options options;
   CLI::App cli{"TCP echo server (RFC 862): one thread per connection", std::string(kProgram)};
@@ -108,15 +108,10 @@ int main(int argc, char** argv) {
 
     LoggingEvents events(verbosity);
     auto handler = [verbosity](net::TcpStream& stream, const net::ConnectionInfo& info) {
-      // Heap, not stack: thread stacks stay small, and untouched pages cost no memory.
-      auto buffer = std::make_unique_for_overwrite<std::byte[]>(kBufferBytes);
-      net::DataObserver show;
-      if (verbosity == Verbosity::verbose) {
-        show = [&info](std::span<const std::byte> data) {
-          fmt::print(stderr, "data #{} {}\n", info.id, chat::escape_text(data));
-        };
-      }
-      return net::echo_session(stream, std::span(buffer.get(), kBufferBytes), show);
+      if (verbosity != Verbosity::verbose) return net::echo_session(stream);
+      return net::echo_session(stream, [&info](std::span<const std::byte> data) {
+        fmt::print(stderr, "data #{} {}\n", info.id, chat::escape_text(data));
+      });
     };
     net::ThreadPerConnectionServer server(listener, limits, handler, events);
     std::jthread stopper([&] {
