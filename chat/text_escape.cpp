@@ -1,5 +1,8 @@
 #include "chat/text_escape.h"
 
+#include <iconv.h>
+
+#include <cerrno>
 #include <cstdint>
 
 namespace chat {
@@ -105,6 +108,146 @@ void append_escaped(std::string& out, std::string_view bytes) {
 std::string escape_text(std::string_view bytes) {
   std::string out;
   append_escaped(out, bytes);
+  return out;
+}
+
+}  // namespace chat
+
+// ---- encodings ------------------------------------------------------------------------------
+
+namespace chat {
+
+namespace {
+
+// One iconv descriptor per thread and direction: iconv_t keeps conversion state, so it must not
+// be shared between threads, and opening one per message would cost a gconv lookup each time.
+class IconvHandle {
+ public:
+  IconvHandle(const char* to, const char* from) : handle_(::iconv_open(to, from)) {}
+  ~IconvHandle() {
+    if (valid()) ::iconv_close(handle_);
+  }
+  IconvHandle(const IconvHandle&) = delete;
+  IconvHandle& operator=(const IconvHandle&) = delete;
+  bool valid() const { return handle_ != reinterpret_cast<iconv_t>(-1); }
+  iconv_t get() const { return handle_; }
+
+ private:
+  iconv_t handle_;
+};
+
+IconvHandle& gbk_decoder() {
+  thread_local IconvHandle handle("UTF-8", "GBK");
+  return handle;
+}
+
+IconvHandle& gbk_encoder() {
+  thread_local IconvHandle handle("GBK", "UTF-8");
+  return handle;
+}
+
+struct Converted {
+  std::size_t consumed = 0;  // input bytes converted into `out`
+  bool stopped_at_bad = false;  // stopped at an invalid (or, at the end, incomplete) sequence
+};
+
+// Converts as much of `in` as is valid, appending the output to `out`.
+Converted convert(IconvHandle& handle, std::string_view in, std::string& out) {
+  Converted result;
+  ::iconv(handle.get(), nullptr, nullptr, nullptr, nullptr);  // back to the initial state
+  auto* in_ptr = const_cast<char*>(in.data());
+  std::size_t in_left = in.size();
+  while (in_left > 0) {
+    const std::size_t start = out.size();
+    const std::size_t room = in_left * 2 + 16;  // GBK->UTF-8 grows at most 3/2; UTF-8->GBK shrinks
+    out.resize(start + room);
+    char* out_ptr = out.data() + start;
+    std::size_t out_left = room;
+    const std::size_t rc = ::iconv(handle.get(), &in_ptr, &in_left, &out_ptr, &out_left);
+    out.resize(start + (room - out_left));
+    if (rc != static_cast<std::size_t>(-1)) break;
+    if (errno == E2BIG) continue;
+    result.stopped_at_bad = true;  // EILSEQ (invalid) or EINVAL (cut short at the end)
+    break;
+  }
+  result.consumed = in.size() - in_left;
+  return result;
+}
+
+}  // namespace
+
+std::optional<Encoding> parse_encoding(std::string_view name) {
+  if (name == "utf8" || name == "utf-8" || name == "UTF-8") return Encoding::utf8;
+  if (name == "gbk" || name == "GBK") return Encoding::gbk;
+  if (name == "hex") return Encoding::hex;
+  return std::nullopt;
+}
+
+std::string_view encoding_name(Encoding encoding) {
+  switch (encoding) {
+    case Encoding::utf8: return "utf8";
+    case Encoding::gbk: return "gbk";
+    case Encoding::hex: return "hex";
+  }
+  return "utf8";
+}
+
+void append_hex(std::string& out, std::string_view bytes) {
+  out.reserve(out.size() + bytes.size() * 3);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(bytes[i]);
+    if (i != 0) out += ' ';
+    out += kHexDigits[byte >> 4];
+    out += kHexDigits[byte & 0x0f];
+  }
+}
+
+void append_decoded(std::string& out, std::string_view bytes, Encoding encoding) {
+  switch (encoding) {
+    case Encoding::utf8:
+      append_escaped(out, bytes);
+      return;
+    case Encoding::hex:
+      append_hex(out, bytes);
+      return;
+    case Encoding::gbk:
+      break;
+  }
+  auto& decoder = gbk_decoder();
+  if (!decoder.valid()) {  // no GBK module in this glibc: still safe, just not decoded
+    append_escaped(out, bytes);
+    return;
+  }
+  // The decoded UTF-8 goes through the one escaper; bytes that are not GBK become \xNN directly
+  // (escaping their UTF-8 stand-in instead would make "\x81" typed by a peer look the same).
+  thread_local std::string decoded;
+  while (!bytes.empty()) {
+    decoded.clear();
+    const Converted converted = convert(decoder, bytes, decoded);
+    append_escaped(out, decoded);
+    bytes.remove_prefix(converted.consumed);
+    if (converted.stopped_at_bad && !bytes.empty()) {
+      append_byte_escape(out, static_cast<unsigned char>(bytes.front()));
+      bytes.remove_prefix(1);
+    } else if (converted.consumed == 0) {
+      break;  // cannot happen (iconv either progresses or reports), but never loop forever
+    }
+  }
+}
+
+std::string decode_text(std::string_view bytes, Encoding encoding) {
+  std::string out;
+  append_decoded(out, bytes, encoding);
+  return out;
+}
+
+std::optional<std::string> encode_text(std::string_view utf8, Encoding encoding) {
+  if (encoding != Encoding::gbk) return std::string(utf8);
+  auto& encoder = gbk_encoder();
+  if (!encoder.valid()) return std::nullopt;
+  std::string out;
+  const Converted converted = convert(encoder, utf8, out);
+  if (converted.stopped_at_bad || converted.consumed != utf8.size()) return std::nullopt;
   return out;
 }
 

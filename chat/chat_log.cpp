@@ -1,0 +1,179 @@
+#include "chat/chat_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "chat/text_escape.h"
+
+namespace chat {
+
+namespace {
+
+// Everything queued is written at once, but not more than this per write(), so one huge backlog
+// does not need a huge buffer.
+constexpr std::size_t kMaxWriteBytes = 4 * 1024 * 1024;
+
+}  // namespace
+
+ChatLog::ChatLog(std::string path, std::string program, std::FILE* errors,
+                 std::size_t max_queued_batches)
+    : path_(std::move(path)),
+      program_(std::move(program)),
+      errors_(errors),
+      queue_(max_queued_batches) {
+  // Opened here, before the thread starts, so an unwritable path is reported at startup.
+  ensure_open();
+  writer_ = std::jthread([this] { run(); });
+}
+
+ChatLog::~ChatLog() { stop(); }
+
+bool ChatLog::add(MessageBatch&& batch) { return queue_.put(std::move(batch)); }
+
+void ChatLog::stop() {
+  queue_.close();
+  if (writer_.joinable()) writer_.join();
+}
+
+void ChatLog::report(const std::string& what, int error) {
+  // One fmt::print call: one write on the unbuffered stderr, so lines of threads do not mix.
+  fmt::print(errors_, "{}: chat log {}: {}{}\n", program_, escape_text(path_), what,
+             error != 0 ? std::string(": ") + std::error_code(error, std::system_category()).message() : std::string());
+  std::fflush(errors_);
+}
+
+bool ChatLog::ensure_open() {
+  if (fd_ >= 0) {
+    // Deleted (or renamed away and unlinked) while we write: the lines would go nowhere a person
+    // can read them. Start a new file under the name.
+    struct stat status {};
+    if (::fstat(fd_, &status) == 0 && status.st_nlink == 0) {
+      report("the file was deleted; creating it again", 0);
+      ::close(fd_);
+      fd_ = -1;
+    } else {
+      return true;
+    }
+  }
+  // 0600: a chat history is private. O_APPEND: lines from another udp-chat sharing the file
+  // never overwrite each other.
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+  if (fd_ < 0) {
+    if (!failing_) report("cannot open it; the chat goes on without logging", errno);
+    failing_ = true;
+    return false;
+  }
+  struct stat status {};
+  if (::fstat(fd_, &status) == 0 && S_ISDIR(status.st_mode)) {  // O_WRONLY refuses, but be sure
+    ::close(fd_);
+    fd_ = -1;
+    if (!failing_) report("is a directory; the chat goes on without logging", 0);
+    failing_ = true;
+    return false;
+  }
+  return true;
+}
+
+void ChatLog::write_out(std::string& text, std::size_t lines) {
+  if (lines == 0) return;
+  if (!ensure_open()) {
+    failed_ += lines;
+    text.clear();
+    return;
+  }
+  if (!at_line_start_) text.insert(0, 1, '\n');  // finish the line an earlier failure cut
+  std::size_t done = 0;
+  int error = 0;
+  while (done < text.size()) {
+    const ssize_t wrote = ::write(fd_, text.data() + done, text.size() - done);
+    if (wrote < 0) {
+      if (errno == EINTR) continue;
+      error = errno;
+      break;
+    }
+    if (wrote == 0) {
+      error = EIO;
+      break;
+    }
+    done += static_cast<std::size_t>(wrote);
+  }
+  // Count only lines that reached the file whole.
+  std::size_t whole = 0;
+  for (std::size_t at = 0; at < done;) {
+    const void* newline = std::memchr(text.data() + at, '\n', done - at);
+    if (newline == nullptr) break;
+    ++whole;
+    at = static_cast<std::size_t>(static_cast<const char*>(newline) - text.data()) + 1;
+  }
+  if (!at_line_start_ && whole > 0) --whole;  // the first "line" finished an earlier cut one
+  logged_ += whole;
+  if (error != 0) {
+    failed_ += lines - whole;
+    // A write cut short leaves half a line: the next write starts a fresh line, so the file keeps
+    // one message per line.
+    at_line_start_ = done == 0 ? at_line_start_ : text[done - 1] == '\n';
+    if (!failing_) report("write failed; the chat goes on, lines are counted as lost", error);
+    failing_ = true;
+  } else {
+    at_line_start_ = true;
+    if (failing_) report("writing again", 0);
+    failing_ = false;
+  }
+  text.clear();
+}
+
+void ChatLog::run() {
+  try {
+    std::vector<MessageBatch> batches;
+    std::string text;
+    std::size_t lines = 0;
+    while (auto first = queue_.get()) {
+      batches.push_back(std::move(*first));
+      queue_.try_get_many(batches, 1024);
+      for (const auto& batch : batches) {
+        std::string stamp;
+        stamps_.append(stamp, batch.time);
+        stamp += ' ';
+        std::string_view rest = batch.lines;
+        while (!rest.empty()) {
+          const auto end = rest.find('\n');
+          const auto line = rest.substr(0, end == std::string_view::npos ? rest.size() : end + 1);
+          text += stamp;
+          text += line;
+          if (line.back() != '\n') text += '\n';
+          ++lines;
+          rest.remove_prefix(line.size());
+          if (text.size() >= kMaxWriteBytes) {
+            write_out(text, lines);
+            lines = 0;
+          }
+        }
+      }
+      write_out(text, lines);
+      lines = 0;
+      batches.clear();
+    }
+    if (fd_ >= 0) {
+      // At stop the lines must be on disk, not just in the page cache: a chat history that
+      // vanishes with a power cut after "summary: logged=N" would be a lie.
+      if (::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS) report("fsync failed", errno);
+      ::close(fd_);
+      fd_ = -1;
+    }
+  } catch (const std::exception& error) {
+    // Nothing may escape a thread (std::terminate); lines still queued are lost, and said so.
+    report(std::string("writer stopped: ") + error.what(), 0);
+    queue_.close();
+    while (auto batch = queue_.try_get()) failed_ += batch->count;
+  }
+}
+
+}  // namespace chat

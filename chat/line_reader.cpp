@@ -1,0 +1,88 @@
+#include "chat/line_reader.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+#include "net/error.h"
+
+namespace chat {
+
+LineReader::LineReader(int fd, std::size_t max_line)
+    : fd_(fd), wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), max_line_(max_line) {
+  if (wake_fd_ < 0) net::throw_errno("eventfd for the keyboard reader");
+}
+
+LineReader::~LineReader() { ::close(wake_fd_); }
+
+void LineReader::interrupt() noexcept {
+  const std::uint64_t one = 1;
+  // Can only fail when the counter is near overflow, which still leaves it readable.
+  [[maybe_unused]] const auto ignored = ::write(wake_fd_, &one, sizeof(one));
+}
+
+bool LineReader::fill() {
+  char chunk[65536];
+  for (;;) {
+    const ssize_t got = ::read(fd_, chunk, sizeof(chunk));
+    if (got > 0) {
+      buffer_.append(chunk, static_cast<std::size_t>(got));
+      return true;
+    }
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && errno == EAGAIN) return true;  // a non-blocking stdin: poll again
+    return false;  // 0: EOF; other errors (EBADF: no stdin at all) end input the same way
+  }
+}
+
+LineReader::Status LineReader::next(std::string& line) {
+  for (;;) {
+    const auto newline = buffer_.find('\n', scanned_);
+    if (newline != std::string::npos) {
+      const bool was_discarding = discarding_;
+      discarding_ = false;
+      if (!was_discarding) {
+        line.assign(buffer_, 0, newline);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+      }
+      buffer_.erase(0, newline + 1);
+      scanned_ = 0;
+      if (was_discarding) return Status::too_long;
+      return Status::line;
+    }
+    scanned_ = buffer_.size();
+    if (buffer_.size() > max_line_) {
+      buffer_.clear();
+      scanned_ = 0;
+      discarding_ = true;
+    }
+    if (eof_) {
+      if (buffer_.empty() && !discarding_) return Status::end_of_input;
+      if (discarding_) {
+        discarding_ = false;
+        buffer_.clear();
+        return Status::too_long;
+      }
+      line.swap(buffer_);
+      buffer_.clear();
+      scanned_ = 0;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      return Status::line;
+    }
+    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    const int ready = ::poll(fds, 2, -1);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      eof_ = true;
+      continue;
+    }
+    if (fds[1].revents != 0) return Status::interrupted;
+    if (fds[0].revents != 0 && !fill()) eof_ = true;
+  }
+}
+
+}  // namespace chat

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace chat {
+
+// Reads lines from a descriptor (the chat's stdin) in a way another thread can interrupt: a
+// blocking read of a terminal cannot be woken, so the reader waits in poll() on the descriptor
+// and on an eventfd that interrupt() signals. That is how SIGINT/SIGTERM stop the keyboard
+// thread of the chat cleanly.
+//
+// Lines end at '\n'; a '\r' before it is dropped (input from Windows tools). A last line without
+// '\n' before EOF still counts. A line longer than max_line is discarded up to its end and
+// reported as too_long, so memory stays bounded whatever arrives on stdin.
+//
+// Threading: next() from one thread only (the owner); interrupt() from any thread.
+class LineReader {
+ public:
+  enum class Status { line, end_of_input, interrupted, too_long };
+
+  explicit LineReader(int fd, std::size_t max_line = 1024 * 1024);
+  ~LineReader();
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+
+  // Waits for the next line (stored in `line`, without its end), EOF, or interrupt().
+  Status next(std::string& line);
+
+  // Makes the current and every later next() return interrupted. Thread-safe, async-signal-safe.
+  void interrupt() noexcept;
+
+ private:
+  bool fill();  // reads more into buffer_; false at EOF or error
+
+  int fd_;
+  int wake_fd_;
+  std::size_t max_line_;
+  std::string buffer_;
+  std::size_t scanned_ = 0;   // bytes of buffer_ already known to hold no '\n'
+  bool eof_ = false;
+  bool discarding_ = false;   // inside an over-long line, dropping it up to its '\n'
+};
+
+}  // namespace chat

@@ -1,0 +1,121 @@
+#include "chat/receiver.h"
+
+#include <algorithm>
+#include <exception>
+#include <memory>
+#include <span>
+
+#include <fmt/format.h>
+
+#include "net/endpoint.h"
+
+namespace chat {
+
+namespace {
+
+constexpr std::size_t kBatch = 64;               // the most one recvmmsg takes in net::UdpSocket
+constexpr std::size_t kBufferBytes = 64 * 1024;  // any UDP payload (65,507 over IPv4) fits
+// A batch's text goes out in pieces of about this size, which bounds the memory queued for the
+// terminal and the log (64 queued pieces each) even when every datagram is 64 KiB of escapes.
+constexpr std::size_t kMaxPieceBytes = 256 * 1024;
+// After this many reports of socket errors in a row, further ones are only counted.
+constexpr std::uint64_t kMaxErrorReports = 10;
+
+}  // namespace
+
+Receiver::Receiver(net::UdpSocket& socket, Terminal& terminal, ChatLog* log,
+                   PeerErrorReporter& peer_errors, Options options)
+    : socket_(socket),
+      terminal_(terminal),
+      log_(log),
+      peer_errors_(peer_errors),
+      options_(std::move(options)) {
+  thread_ = std::jthread([this] { run(); });
+}
+
+Receiver::~Receiver() { stop(); }
+
+void Receiver::stop() {
+  if (!thread_.joinable()) return;
+  socket_.stop();
+  thread_.join();
+}
+
+void Receiver::hand_over(std::string& lines, std::size_t count,
+                         std::chrono::system_clock::time_point time) {
+  if (count == 0) return;
+  if (log_ != nullptr) {
+    // The terminal may drop its copy under a flood; the log waits for room and never drops.
+    terminal_.show(std::string(lines), count, true);
+    log_->add(MessageBatch{time, std::move(lines), count});
+  } else {
+    terminal_.show(std::move(lines), count, false);
+  }
+  lines = std::string();
+  lines.reserve(4096);
+}
+
+void Receiver::run() {
+  try {
+    // Heap, allocated once; pages a flood of small datagrams never touches cost no memory.
+    auto storage = std::make_unique_for_overwrite<std::byte[]>(kBatch * kBufferBytes);
+    std::vector<std::span<std::byte>> buffers;
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      buffers.emplace_back(storage.get() + i * kBufferBytes, kBufferBytes);
+    }
+    std::vector<net::Datagram> datagrams(kBatch);
+    asio::ip::udp::endpoint last_sender;
+    std::string prefix;  // ">>>(IP, PORT):" of last_sender
+    std::string lines;
+    std::uint64_t errors_in_a_row = 0;
+    for (;;) {
+      const auto result = socket_.receive(buffers, datagrams);
+      if (result.stopped) break;
+      if (result.error) {
+        ++receive_errors_;
+        peer_errors_.drain();  // an ICMP report: the error queue says about which peer
+        const auto value = result.error.value();
+        const bool icmp = value == ECONNREFUSED || value == EHOSTUNREACH ||
+                          value == ENETUNREACH || value == EHOSTDOWN;
+        if (!icmp && ++errors_in_a_row <= kMaxErrorReports) {
+          fmt::print(options_.errors, "{}: receive: {}; receiving goes on\n", options_.program,
+                     result.error.message());
+          std::fflush(options_.errors);
+        }
+        continue;
+      }
+      errors_in_a_row = 0;
+      const auto time = std::chrono::system_clock::now();
+      kernel_drops_.store(std::max<std::uint64_t>(kernel_drops_.load(), result.kernel_drops));
+      std::size_t count = 0;
+      for (std::size_t i = 0; i < result.count; ++i) {
+        const auto& datagram = datagrams[i];
+        if (prefix.empty() || datagram.sender != last_sender) {
+          last_sender = datagram.sender;
+          prefix = fmt::format(">>>({}, {}):", net::format_address(last_sender.address()),
+                               last_sender.port());
+        }
+        lines += prefix;
+        append_decoded(lines,
+                       std::string_view(reinterpret_cast<const char*>(buffers[i].data()),
+                                        std::min(datagram.size, kBufferBytes)),
+                       options_.encoding);
+        if (datagram.truncated) lines += " [cut: longer than 64 KiB]";
+        lines += '\n';
+        ++count;
+        if (lines.size() >= kMaxPieceBytes) {
+          hand_over(lines, count, time);
+          count = 0;
+        }
+      }
+      hand_over(lines, count, time);
+      received_ += result.count;
+    }
+  } catch (const std::exception& failure) {
+    // Nothing may escape a thread. Out of memory is the only plausible cause; say it.
+    fmt::print(options_.errors, "{}: receiver stopped: {}\n", options_.program, failure.what());
+    std::fflush(options_.errors);
+  }
+}
+
+}  // namespace chat

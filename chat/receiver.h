@@ -1,0 +1,71 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "chat/chat_log.h"
+#include "chat/peer_error_reporter.h"
+#include "chat/terminal.h"
+#include "chat/text_escape.h"
+#include "net/udp_socket.h"
+
+namespace chat {
+
+// The receiving thread of the chat. Takes datagrams from the socket in batches (one recvmmsg for
+// up to 64 queued datagrams, 64 KiB buffers: a 65,507-byte datagram arrives whole), and turns each
+// into one escaped line ">>>(IP, PORT):TEXT" with its real sender, for the terminal and the log.
+//
+// Built for floods (200,000 datagrams/s): lines of a batch are escaped into one string, which the
+// terminal gets in one piece (one write per batch) and the log as one queue item; only the
+// sender's "(IP, PORT)" text is cached between datagrams.
+//
+// It never dies on input: a 0-byte datagram is a message with empty text, bytes that are not
+// text are escaped, an error from the socket (ICMP reports) is reported and receiving goes on.
+// Every datagram the socket delivered is handed to the log (waiting for room when the log is
+// behind), so the log holds all of them, in order. It counts received datagrams and the kernel's
+// drops (SO_RXQ_OVFL).
+//
+// Threading: constructed and stopped by the owning thread; stop() may be called once the sender
+// no longer sends (it stops the socket). Counters from any thread.
+class Receiver {
+ public:
+  struct Options {
+    Encoding encoding = Encoding::utf8;
+    std::string program = "udp-chat";
+    std::FILE* errors = stderr;
+  };
+
+  Receiver(net::UdpSocket& socket, Terminal& terminal, ChatLog* log,
+           PeerErrorReporter& peer_errors, Options options);
+  ~Receiver();
+  Receiver(const Receiver&) = delete;
+  Receiver& operator=(const Receiver&) = delete;
+
+  // Wakes the thread through socket.stop() and joins it. Owning thread; idempotent.
+  void stop();
+
+  std::uint64_t received() const { return received_.load(); }
+  std::uint64_t kernel_drops() const { return kernel_drops_.load(); }
+  std::uint64_t receive_errors() const { return receive_errors_.load(); }
+
+ private:
+  void run();
+  void hand_over(std::string& lines, std::size_t count, std::chrono::system_clock::time_point time);
+
+  net::UdpSocket& socket_;
+  Terminal& terminal_;
+  ChatLog* log_;
+  PeerErrorReporter& peer_errors_;
+  Options options_;
+  std::atomic<std::uint64_t> received_{0};
+  std::atomic<std::uint64_t> kernel_drops_{0};
+  std::atomic<std::uint64_t> receive_errors_{0};
+  std::jthread thread_;
+};
+
+}  // namespace chat

@@ -1,0 +1,120 @@
+#include "chat/terminal.h"
+
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <system_error>
+
+#include <fmt/format.h>
+
+namespace chat {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Terminal::Terminal(int fd, std::string program, std::FILE* errors, std::size_t max_queued_chunks)
+    : fd_(fd), program_(std::move(program)), errors_(errors), queue_(max_queued_chunks) {
+  // Regular files never block; pipes, FIFOs, sockets and terminals take a page when writable.
+  struct stat status {};
+  const bool regular = ::fstat(fd_, &status) == 0 && S_ISREG(status.st_mode);
+  max_write_ = regular ? 1024 * 1024 : 4096;
+  writer_ = std::jthread([this](std::stop_token stop) { run(stop); });
+}
+
+Terminal::~Terminal() { stop(); }
+
+void Terminal::dropped(std::size_t lines) {
+  not_shown_ += lines;
+  if (!drop_reported_.exchange(true)) {
+    fmt::print(errors_,
+               "{}: the terminal (stdout) is too slow; not showing some messages (they are in "
+               "the chat log)\n",
+               program_);
+    std::fflush(errors_);
+  }
+}
+
+void Terminal::show(std::string&& lines_text, std::size_t lines, bool may_drop) {
+  Chunk chunk{std::move(lines_text), lines};
+  const bool queued = may_drop ? queue_.try_put(std::move(chunk)) : queue_.put(std::move(chunk));
+  if (queued) return;
+  if (queue_.closed()) {
+    not_shown_ += lines;  // the program is stopping: nothing to tell
+  } else {
+    dropped(lines);
+  }
+}
+
+bool Terminal::say(std::string_view line) {
+  std::string text(line);
+  text += '\n';
+  return queue_.put(Chunk{std::move(text), 1});
+}
+
+void Terminal::close() { queue_.close(); }
+
+void Terminal::stop(std::chrono::milliseconds grace) {
+  queue_.close();
+  if (!writer_.joinable()) return;
+  give_up_at_.store(now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(grace).count());
+  writer_.request_stop();
+  writer_.join();
+}
+
+bool Terminal::write_all(std::string_view text, const std::stop_token& stop) {
+  while (!text.empty() && !broken_) {
+    pollfd ready{fd_, POLLOUT, 0};
+    const int polled = ::poll(&ready, 1, 100);
+    if (polled < 0 && errno != EINTR) {
+      broken_ = true;
+      break;
+    }
+    if (polled <= 0) {
+      // A reader that takes nothing: keep waiting while the chat runs (it may be paused), but
+      // not past the grace period once the program is stopping.
+      if (stop.stop_requested() && now_ns() >= give_up_at_.load()) return false;
+      continue;
+    }
+    const std::size_t size = std::min(text.size(), max_write_);
+    const ssize_t wrote = ::write(fd_, text.data(), size);
+    if (wrote < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      fmt::print(errors_, "{}: stdout: {}; not showing messages any more\n", program_,
+                 std::error_code(errno, std::system_category()).message());
+      std::fflush(errors_);
+      broken_ = true;
+      break;
+    }
+    text.remove_prefix(static_cast<std::size_t>(wrote));
+  }
+  return !broken_;
+}
+
+void Terminal::run(std::stop_token stop) {
+  try {
+    bool giving_up = false;
+    while (auto chunk = queue_.get()) {
+      if (giving_up || broken_ || !write_all(chunk->text, stop)) {
+        giving_up = true;
+        not_shown_ += chunk->lines;  // counted, not reported: the summary says it
+      }
+    }
+  } catch (const std::exception& error) {
+    fmt::print(errors_, "{}: terminal writer stopped: {}\n", program_, error.what());
+    queue_.close();
+  }
+}
+
+}  // namespace chat

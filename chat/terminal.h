@@ -1,0 +1,79 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "chat/blocking_queue.h"
+
+namespace chat {
+
+// The chat's standard output: one thread that owns the descriptor and writes whole chunks of
+// lines to it, so that lines from the receiver and the sender never interleave, every line is
+// out as soon as it is written (no stdio buffer), and a slow or stalled reader of stdout holds
+// up only this thread.
+//
+// Received lines may be dropped when the reader is too slow (show(..., may_drop=true)): they are
+// in the chat log, and the receiver must go on taking datagrams from the socket, or the kernel
+// drops them for good. Drops are counted (not_shown()) and said once on `errors`. Without a log
+// the receiver passes may_drop=false and waits instead.
+//
+// Writes wait in poll() with a short period, at most 4 KiB at a time for pipes and terminals (a
+// pipe that poll() calls writable takes that much without blocking), so stop() can abandon a
+// reader that never reads instead of hanging the program on exit.
+//
+// Threading: show() and say() are thread-safe; close(), stop() and the destructor from the
+// owning thread only; counters from any thread.
+class Terminal {
+ public:
+  explicit Terminal(int fd, std::string program = "udp-chat", std::FILE* errors = stderr,
+                    std::size_t max_queued_chunks = 64);
+  ~Terminal();
+  Terminal(const Terminal&) = delete;
+  Terminal& operator=(const Terminal&) = delete;
+
+  // Queues `lines_text` (`lines` complete lines). With may_drop, never waits: a full queue drops
+  // the text and counts the lines. Without, waits for room (or until close()).
+  void show(std::string&& lines_text, std::size_t lines, bool may_drop);
+
+  // A local line (prompt, help, notice): waits for room; '\n' is added. Returns false after
+  // close().
+  bool say(std::string_view line);
+
+  // Refuses new text and wakes anyone waiting in show()/say(); what is queued is still written.
+  void close();
+
+  // close(), then writes what is queued, giving up on a reader that takes nothing for `grace`;
+  // joins the thread. Idempotent.
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(2));
+
+  std::uint64_t not_shown() const { return not_shown_.load(); }
+
+ private:
+  struct Chunk {
+    std::string text;
+    std::size_t lines = 0;
+  };
+
+  void run(std::stop_token stop);
+  bool write_all(std::string_view text, const std::stop_token& stop);
+  void dropped(std::size_t lines);
+
+  int fd_;
+  std::string program_;
+  std::FILE* errors_;
+  std::size_t max_write_;
+  BlockingQueue<Chunk> queue_;
+  std::atomic<std::uint64_t> not_shown_{0};
+  std::atomic<bool> drop_reported_{false};
+  std::atomic<std::int64_t> give_up_at_{INT64_MAX};  // steady_clock ns; set by stop()
+  bool broken_ = false;  // writer thread only: the descriptor failed for good (EPIPE, EBADF...)
+  std::jthread writer_;
+};
+
+}  // namespace chat
