@@ -14,6 +14,7 @@
 #include "net/endpoint.h"
 #include "net/error.h"
 #include "net/lean_thread_memory.h"
+#include "net/open_file_limit.h"
 #include "net/signal_waiter.h"
 #include "net/tcp_listener.h"
 #include "net/thread_per_connection_server.h"
@@ -103,6 +104,7 @@ int main(int argc, char** argv) {
   try {
     net::SignalWaiter signals;  // before any thread starts; also ignores SIGPIPE
     net::set_default_thread_stack_size(options.stack_kib * 1024);
+    net::raise_open_file_limit();  // one descriptor per connection: take what the system allows
     net::TcpListener listener(bind_address, options.port);
     fmt::print("listening on {}\n", net::format_endpoint(listener.local_endpoint()));
 
