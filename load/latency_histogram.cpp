@@ -56,6 +56,7 @@ double LatencyHistogram::mean() const noexcept {
 std::uint64_t LatencyHistogram::value_at_quantile(double quantile) const noexcept {
   if (count_ == 0) return 0;
   quantile = std::clamp(quantile, 0.0, 1.0);
+  if (quantile == 0.0) return min_;  // exact, like max()
   // The rank of the value asked for, 1-based: at least one value, at most all of them.
   auto rank = static_cast<std::uint64_t>(std::ceil(quantile * static_cast<double>(count_)));
   rank = std::clamp<std::uint64_t>(rank, 1, count_);

@@ -36,7 +36,7 @@ class LatencyHistogram {
 
   // The smallest recorded value v such that at least `quantile` of all values are ≤ v, reported as
   // the upper edge of v's bucket (never above max() nor below min()). quantile in [0, 1]; 0 when
-  // empty. value_at_quantile(0.99) is p99; value_at_quantile(1.0) is max().
+  // empty. value_at_quantile(0.99) is p99; 0.0 gives min() and 1.0 max(), both exact.
   std::uint64_t value_at_quantile(double quantile) const noexcept;
 
   // Bucket maths, public for tests: the bucket holding `value`, and the range [low, high] of values

@@ -1,0 +1,264 @@
+// Integration: the real loadgen against the real echo-server, against deliberately wrong echo
+// servers (in this process), and as a UDP flood into a socket of ours. No timing assertions:
+// only counts and verdicts, and every wait is bounded.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "load/udp_flood.h"
+#include "net/tcp_listener.h"
+#include "net/thread_per_connection_server.h"
+#include "net/udp_socket.h"
+#include "tests/support/process.h"
+
+using namespace std::chrono_literals;
+using testing_support::ChildProcess;
+
+namespace {
+
+struct Run {
+  int exit_code = -1;
+  std::vector<std::string> stdout_lines;
+  std::string stderr_text;
+  std::map<std::string, std::string> summary;  // key=value pairs of the "summary:" line
+
+  double number(const std::string& key) const {
+    const auto found = summary.find(key);
+    REQUIRE_MESSAGE(found != summary.end(), "summary has no key " << key);
+    return std::stod(found->second);
+  }
+};
+
+// Runs loadgen to completion (bounded: 120 s) and parses its summary line.
+Run run_loadgen(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{testing_support::program_path("loadgen")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ChildProcess child(argv);
+  Run run;
+  while (auto line = child.read_stdout_line(120s)) run.stdout_lines.push_back(*line);
+  run.stderr_text = child.read_all_stderr(10s);
+  run.exit_code = child.wait(10s).value_or(-1);
+  for (const auto& line : run.stdout_lines) {
+    if (!line.starts_with("summary:")) continue;
+    std::istringstream words(line.substr(8));
+    std::string word;
+    while (words >> word) {
+      const auto eq = word.find('=');
+      if (eq != std::string::npos) run.summary[word.substr(0, eq)] = word.substr(eq + 1);
+    }
+  }
+  return run;
+}
+
+std::string tcp_target(std::uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
+
+// An echo server of our own, in this process, with a handler that echoes wrongly.
+struct WrongEchoServer {
+  net::TcpListener listener{net::parse_address("127.0.0.1"), 0};
+  net::ServerEvents events;
+  net::ThreadPerConnectionServer server;
+  std::jthread runner;
+
+  explicit WrongEchoServer(net::ThreadPerConnectionServer::Handler handler)
+      : server(listener, {}, std::move(handler), events), runner([this] { server.run(); }) {}
+  ~WrongEchoServer() { server.stop(); }
+  std::uint16_t port() const { return listener.local_endpoint().port(); }
+};
+
+// Echoes everything but flips one bit of every 1000th byte of the stream.
+net::SessionEnd flipping_echo(net::TcpStream& stream, const net::ConnectionInfo&) {
+  std::vector<std::byte> buffer(4096);
+  std::uint64_t offset = 0;
+  for (int reads = 0; reads < 10'000'000; ++reads) {  // bounded; ends at eof long before
+    const auto got = stream.read_some(buffer);
+    if (got.status != net::IoStatus::ok) break;
+    for (std::size_t i = 0; i < got.bytes; ++i) {
+      if ((offset + i) % 1000 == 500) buffer[i] ^= std::byte{0x20};
+    }
+    offset += got.bytes;
+    if (stream.write_all(std::span(buffer.data(), got.bytes)).status != net::IoStatus::ok) break;
+  }
+  return {offset, "done", false};
+}
+
+// Echoes only the first 150 bytes of the stream, then closes: with 100-byte messages, one in
+// flight, the echo of message 2 is cut short. It reads both messages whole before closing, so no
+// unread data turns the close into a reset.
+net::SessionEnd short_echo(net::TcpStream& stream, const net::ConnectionInfo&) {
+  std::vector<std::byte> buffer(4096);
+  std::size_t received = 0, echoed = 0;
+  for (int reads = 0; reads < 1000 && received < 200; ++reads) {
+    const auto got = stream.read_some(buffer);
+    if (got.status != net::IoStatus::ok) break;
+    received += got.bytes;
+    const auto n = std::min(got.bytes, 150 - echoed);
+    if (stream.write_all(std::span(buffer.data(), n)).status != net::IoStatus::ok) break;
+    echoed += n;
+  }
+  stream.shutdown_send();
+  return {echoed, "cut short", false};
+}
+
+}  // namespace
+
+TEST_CASE("loadgen tcp against echo-server: messages flow, every byte checks out") {
+  auto server = testing_support::start_echo_server({"--quiet"});
+  const auto json = std::filesystem::temp_directory_path() /
+                    ("loadgen_test_" + std::to_string(::getpid()) + ".json");
+  const auto run = run_loadgen({"tcp", tcp_target(server.port), "-c", "4", "-s", "300", "-d", "1",
+                                "--depth", "2", "--json", json.string()});
+  INFO(run.stderr_text);
+  CHECK(run.exit_code == 0);
+  REQUIRE(!run.summary.empty());
+  for (const char* key : {"msgs_per_s", "MB_per_s", "p50_us", "p99_us", "p999_us", "max_us",
+                          "errors", "mismatches", "connect_failures"}) {
+    CHECK_MESSAGE(run.summary.count(key) == 1, key);
+  }
+  CHECK(run.number("msgs") > 0);
+  CHECK(run.number("mismatches") == 0);
+  CHECK(run.number("errors") == 0);
+  CHECK(run.number("connect_failures") == 0);
+  CHECK(run.number("connections") == 4);
+  CHECK(run.number("p50_us") <= run.number("p99_us"));
+  CHECK(run.number("p99_us") <= run.number("max_us"));
+  // A progress line appeared on stderr, and the JSON has the per-second series.
+  CHECK(run.stderr_text.find("msgs/s") != std::string::npos);
+  std::ifstream in(json);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text.find("\"series\": [") != std::string::npos);
+  CHECK(text.find("\"t_s\":") != std::string::npos);
+  CHECK(text.find("\"mismatches\": 0") != std::string::npos);
+  std::filesystem::remove(json);
+}
+
+TEST_CASE("loadgen tcp open loop (--rate) with warm-up against echo-server") {
+  auto server = testing_support::start_echo_server({"--quiet"});
+  const auto run = run_loadgen({"tcp", "[::1]:" + std::to_string(server.port), "-c", "3", "-s",
+                                "64", "-d", "1", "--rate", "300", "--warmup", "0.5",
+                                "--connect-rate", "100"});
+  INFO(run.stderr_text);
+  CHECK(run.exit_code == 0);
+  CHECK(run.number("msgs") > 0);
+  CHECK(run.number("msgs") <= 400);  // the schedule bounds it: 300/s for 1 s (+ slack)
+  CHECK(run.number("mismatches") == 0);
+  CHECK(run.number("errors") == 0);
+}
+
+TEST_CASE("loadgen tcp against a server that flips bytes reports mismatches") {
+  WrongEchoServer wrong(flipping_echo);
+  const auto run = run_loadgen({"tcp", tcp_target(wrong.port()), "-c", "2", "-s", "2000", "-d",
+                                "1"});
+  INFO(run.stderr_text);
+  CHECK(run.exit_code == 0);
+  CHECK(run.number("mismatches") > 0);
+  CHECK(run.number("msgs") == 0);  // every 2000-byte message has two flipped bytes
+}
+
+TEST_CASE("loadgen tcp against a server that closes mid-echo reports short echoes") {
+  WrongEchoServer wrong(short_echo);
+  const auto run = run_loadgen({"tcp", tcp_target(wrong.port()), "-c", "3", "-s", "100", "-d",
+                                "1"});
+  INFO(run.stderr_text);
+  CHECK(run.exit_code == 0);
+  CHECK(run.number("short_echoes") == 3);
+  CHECK(run.number("errors") == 3);
+  CHECK(run.number("mismatches") == 0);
+}
+
+TEST_CASE("loadgen tcp with nothing listening: connect failures, exit 1, one reason") {
+  std::uint16_t port = 0;
+  {
+    net::TcpListener probe(net::parse_address("127.0.0.1"), 0);
+    port = probe.local_endpoint().port();
+  }  // closed: connecting to it is refused
+  const auto run = run_loadgen({"tcp", tcp_target(port), "-c", "5", "-d", "1"});
+  CHECK(run.exit_code == 1);
+  CHECK(run.number("connect_failures") == 5);
+  CHECK(run.number("connections") == 0);
+  CHECK(run.stderr_text.find("no connection could be made: connect 127.0.0.1:") !=
+        std::string::npos);
+}
+
+TEST_CASE("loadgen: bad options give one line on stderr and exit 2") {
+  const std::vector<std::vector<std::string>> bad = {
+      {},
+      {"tcp"},
+      {"tcp", "127.0.0.1"},
+      {"tcp", "127.0.0.1:http"},
+      {"tcp", "127.0.0.1:9", "-s", "0"},
+      {"tcp", "127.0.0.1:9", "-c", "x"},
+      {"tcp", "127.0.0.1:9", "--rate", "-5"},
+      {"tcp", "127.0.0.1:9", "--bogus"},
+      {"udp", "127.0.0.1:9", "-s", "5"},
+      {"bogus"},
+  };
+  for (const auto& args : bad) {
+    const auto run = run_loadgen(args);
+    std::string shown;
+    for (const auto& a : args) shown += a + " ";
+    CAPTURE(shown);
+    CHECK(run.exit_code == 2);
+    CHECK(run.stdout_lines.empty());
+    CHECK(std::count(run.stderr_text.begin(), run.stderr_text.end(), '\n') == 1);
+  }
+  const auto help = run_loadgen({"--help"});
+  CHECK(help.exit_code == 0);
+}
+
+TEST_CASE("loadgen udp sends numbered datagrams a receiver can identify") {
+  net::UdpSocket receiver(net::parse_address("127.0.0.1"), 0);
+  receiver.set_receive_buffer(4 * 1024 * 1024);
+  std::mutex mutex;
+  std::set<std::uint64_t> seen;
+  std::size_t unnumbered = 0, wrong_size = 0;
+  std::jthread reader([&] {
+    std::vector<std::vector<std::byte>> storage(16, std::vector<std::byte>(65536));
+    std::vector<std::span<std::byte>> buffers(storage.begin(), storage.end());
+    std::vector<net::Datagram> datagrams(16);
+    for (int i = 0; i < 100'000; ++i) {  // bounded; ends when stopped
+      const auto got = receiver.receive(buffers, datagrams);
+      if (got.stopped) return;
+      std::lock_guard lock(mutex);
+      for (std::size_t d = 0; d < got.count; ++d) {
+        if (datagrams[d].size != 48) ++wrong_size;
+        const auto n = load::datagram_sequence(std::span(storage[d].data(), datagrams[d].size));
+        if (n) {
+          seen.insert(*n);
+        } else {
+          ++unnumbered;
+        }
+      }
+    }
+  });
+  const auto port = receiver.local_endpoint().port();
+  const auto run = run_loadgen({"udp", "127.0.0.1:" + std::to_string(port), "-n", "500", "-s",
+                                "48", "--rate", "20000"});
+  CHECK(run.exit_code == 0);
+  CHECK(run.number("sent") == 500);
+  CHECK(run.number("send_errors") == 0);
+  // Loopback delivers them unless the receive buffer overflowed; wait (bounded) for the tail.
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard lock(mutex);
+      if (seen.size() == 500) break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  receiver.stop();
+  reader.join();
+  CHECK(!seen.empty());
+  CHECK(unnumbered == 0);
+  CHECK(wrong_size == 0);
+  CHECK(*seen.rbegin() < 500);
+}
