@@ -1,0 +1,91 @@
+// Smoke test of scripts/load_test.sh: a tiny sweep with this build's programs, then a look at the
+// files it wrote. Checks contents and shape, never the figures' size (no timing assertions).
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/process.h"
+
+namespace {
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::string part;
+  std::istringstream in(text);
+  while (std::getline(in, part, separator)) parts.push_back(part);
+  return parts;
+}
+
+}  // namespace
+
+TEST_CASE("load_test.sh --smoke writes results.csv, results.json, summary.md and PNG plots") {
+  // SUITE_SOURCE_DIR does not reach the tests' environment (tests/CMakeLists.txt passes the two
+  // variables as one ';'-list, and only the first survives): fall back to the compiled-in path.
+  const char* source = std::getenv("SUITE_SOURCE_DIR");
+  if (source == nullptr) source = LOAD_SOURCE_DIR;
+  const char* bin = std::getenv("SUITE_BIN_DIR");
+  REQUIRE(source != nullptr);
+  REQUIRE(bin != nullptr);
+  const auto out = std::filesystem::temp_directory_path() /
+                   ("load_test_smoke_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(out);
+  const auto result = testing_support::run_command(
+      "timeout 280 " + std::string(source) + "/scripts/load_test.sh --smoke --bin-dir " + bin +
+      " --out " + out.string());
+  REQUIRE(result.exit_code == 0);
+  CHECK(result.output.find(out.string()) != std::string::npos);  // prints where the results are
+
+  // results.csv: the header, then one row per point (2 connection counts x 2 sizes).
+  const auto csv = split(read_file(out / "results.csv"), '\n');
+  REQUIRE(csv.size() == 5);
+  const auto header = split(csv[0], ',');
+  for (const char* column : {"server", "connections", "size", "msgs_per_s", "p99_us",
+                             "mismatches", "cpu_us_per_msg", "rss_peak_kb", "threads_peak"}) {
+    CHECK_MESSAGE(std::find(header.begin(), header.end(), std::string(column)) != header.end(), column);
+  }
+  for (std::size_t row = 1; row < csv.size(); ++row) {
+    const auto fields = split(csv[row], ',');
+    CAPTURE(csv[row]);
+    REQUIRE(fields.size() == header.size());
+    CHECK(fields[0] == "ours");
+    CHECK(std::stoull(fields[6]) > 0);  // msgs echoed
+    CHECK(fields[14] == "0");           // mismatches
+    CHECK(fields[15] == "0");           // connect failures
+    CHECK(std::stoull(fields[18]) > 0);  // RSS seen
+    CHECK(std::stoull(fields[19]) > 0);  // threads seen
+    CHECK(fields[20] == "0");            // the server stopped cleanly on SIGTERM
+  }
+
+  const auto json = read_file(out / "results.json");
+  CHECK(json.find("\"points\": [") != std::string::npos);
+  CHECK(json.find("\"msgs_per_s\":") != std::string::npos);
+  CHECK(json.find("\"mode\": \"smoke\"") != std::string::npos);
+
+  const auto summary = read_file(out / "summary.md");
+  CHECK(summary.find("| kind | server | conns |") != std::string::npos);
+  CHECK(summary.find("| sweep | ours | 4 | 16384 |") != std::string::npos);
+  CHECK(summary.find("## UDP flood into udp-chat") != std::string::npos);
+
+  for (const char* plot : {"throughput.png", "p99.png"}) {
+    const auto png = read_file(out / plot);
+    CAPTURE(plot);
+    REQUIRE(png.size() > 8);
+    CHECK(png.substr(1, 3) == "PNG");
+  }
+  std::filesystem::remove_all(out);
+}
