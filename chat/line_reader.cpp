@@ -43,7 +43,7 @@ LineReader::Status LineReader::next(std::string& line) {
   for (;;) {
     const auto newline = buffer_.find('\n', scanned_);
     if (newline != std::string::npos) {
-      const bool was_discarding = discarding_;
+      const bool was_discarding = discarding_ || newline > max_line_;
       discarding_ = false;
       if (!was_discarding) {
         line.assign(buffer_, 0, newline);

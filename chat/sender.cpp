@@ -88,9 +88,11 @@ bool Sender::set_peer(const net::HostPort& where) {
   const auto chosen = reachable(socket_.local_endpoint(), candidates);
   if (!chosen) {
     const bool v4_socket = socket_.local_endpoint().address().is_v4();
-    error(fmt::format("cannot use peer {}:{}: it has only {} addresses, and this chat is bound to "
+    const auto host = escape_text(where.host);
+    error(fmt::format("cannot use peer {}: it has only {} addresses, and this chat is bound to "
                       "{} ({} only); the peer is unchanged",
-                      escape_text(where.host), where.port, v4_socket ? "IPv6" : "IPv4",
+                      host.find(':') == std::string::npos ? fmt::format("{}:{}", host, where.port)
+                                                          : fmt::format("[{}]:{}", host, where.port), v4_socket ? "IPv6" : "IPv4",
                       net::format_endpoint(socket_.local_endpoint()), v4_socket ? "IPv4" : "IPv6"));
     return false;
   }

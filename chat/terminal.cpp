@@ -24,8 +24,8 @@ std::int64_t now_ns() {
 
 }  // namespace
 
-Terminal::Terminal(int fd, std::string program, std::FILE* errors, std::size_t max_queued_chunks)
-    : fd_(fd), program_(std::move(program)), errors_(errors), queue_(max_queued_chunks) {
+Terminal::Terminal(int fd, std::string program, std::FILE* errors, std::size_t max_queued_bytes)
+    : fd_(fd), program_(std::move(program)), errors_(errors), max_bytes_(max_queued_bytes) {
   // Regular files never block; pipes, FIFOs, sockets and terminals take a page when writable.
   struct stat status {};
   const bool regular = ::fstat(fd_, &status) == 0 && S_ISREG(status.st_mode);
@@ -47,26 +47,47 @@ void Terminal::dropped(std::size_t lines) {
 }
 
 void Terminal::show(std::string&& lines_text, std::size_t lines, bool may_drop) {
-  Chunk chunk{std::move(lines_text), lines};
-  const bool queued = may_drop ? queue_.try_put(std::move(chunk)) : queue_.put(std::move(chunk));
-  if (queued) return;
-  if (queue_.closed()) {
-    not_shown_ += lines;  // the program is stopping: nothing to tell
-  } else {
-    dropped(lines);
+  const std::size_t size = lines_text.size();
+  {
+    std::unique_lock lock(bytes_mutex_);
+    // One chunk always fits into an empty queue, however large.
+    const auto fits = [&] { return closed_ || bytes_ == 0 || bytes_ + size <= max_bytes_; };
+    if (may_drop) {
+      if (!fits()) {
+        lock.unlock();
+        dropped(lines);
+        return;
+      }
+    } else {
+      bytes_freed_.wait(lock, fits);
+    }
+    if (closed_) {
+      not_shown_ += lines;  // the program is stopping: nothing to tell
+      return;
+    }
+    bytes_ += size;
   }
+  if (!queue_.put(Chunk{std::move(lines_text), lines})) not_shown_ += lines;
 }
 
 bool Terminal::say(std::string_view line) {
   std::string text(line);
   text += '\n';
-  return queue_.put(Chunk{std::move(text), 1});
+  show(std::move(text), 1, false);
+  return !queue_.closed();
 }
 
-void Terminal::close() { queue_.close(); }
+void Terminal::close() {
+  {
+    std::lock_guard lock(bytes_mutex_);
+    closed_ = true;
+  }
+  bytes_freed_.notify_all();
+  queue_.close();
+}
 
 void Terminal::stop(std::chrono::milliseconds grace) {
-  queue_.close();
+  close();
   if (!writer_.joinable()) return;
   give_up_at_.store(now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(grace).count());
   writer_.request_stop();
@@ -110,10 +131,15 @@ void Terminal::run(std::stop_token stop) {
         giving_up = true;
         not_shown_ += chunk->lines;  // counted, not reported: the summary says it
       }
+      {
+        std::lock_guard lock(bytes_mutex_);
+        bytes_ -= chunk->text.size();
+      }
+      bytes_freed_.notify_all();
     }
   } catch (const std::exception& error) {
     fmt::print(errors_, "{}: terminal writer stopped: {}\n", program_, error.what());
-    queue_.close();
+    close();
   }
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -31,8 +33,10 @@ namespace chat {
 // owning thread only; counters from any thread.
 class Terminal {
  public:
+  // At most `max_queued_bytes` of text wait for the descriptor (a slow reader costs no more
+  // memory than that).
   explicit Terminal(int fd, std::string program = "udp-chat", std::FILE* errors = stderr,
-                    std::size_t max_queued_chunks = 64);
+                    std::size_t max_queued_bytes = 16 * 1024 * 1024);
   ~Terminal();
   Terminal(const Terminal&) = delete;
   Terminal& operator=(const Terminal&) = delete;
@@ -68,7 +72,12 @@ class Terminal {
   std::string program_;
   std::FILE* errors_;
   std::size_t max_write_;
-  BlockingQueue<Chunk> queue_;
+  BlockingQueue<Chunk> queue_;  // unbounded in count: bytes_ bounds it
+  const std::size_t max_bytes_;
+  std::mutex bytes_mutex_;
+  std::condition_variable bytes_freed_;
+  std::size_t bytes_ = 0;       // guarded by bytes_mutex_: text queued, not yet written
+  bool closed_ = false;         // guarded by bytes_mutex_
   std::atomic<std::uint64_t> not_shown_{0};
   std::atomic<bool> drop_reported_{false};
   std::atomic<std::int64_t> give_up_at_{INT64_MAX};  // steady_clock ns; set by stop()

@@ -1,0 +1,192 @@
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "chat/chat_log.h"
+#include "chat/timestamp_formatter.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "chat-log-test-XXXXXX").string();
+    path = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+};
+
+// Captures what the log reports, as stderr would show it.
+struct Reports {
+  std::FILE* file = std::tmpfile();
+  ~Reports() { std::fclose(file); }
+  std::string text() {
+    std::fflush(file);
+    std::rewind(file);
+    std::string out;
+    char chunk[4096];
+    std::size_t got = 0;
+    while ((got = std::fread(chunk, 1, sizeof(chunk), file)) > 0) out.append(chunk, got);
+    return out;
+  }
+};
+
+std::vector<std::string> read_lines(const fs::path& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+chat::MessageBatch batch_of(std::initializer_list<std::string> lines) {
+  chat::MessageBatch batch{std::chrono::system_clock::now(), {}, 0};
+  for (const auto& line : lines) {
+    batch.lines += line + "\n";
+    ++batch.count;
+  }
+  return batch;
+}
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t count = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++count;
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("log: lines are appended with a local timestamp and offset, in order, and synced") {
+  TempDir dir;
+  const auto path = dir.path / "chat.txt";
+  {
+    std::ofstream earlier(path);
+    earlier << "earlier line\n";
+  }
+  Reports reports;
+  chat::ChatLog log(path.string(), "test", reports.file);
+  for (int i = 0; i < 1000; ++i) {
+    REQUIRE(log.add(batch_of({">>>(127.0.0.1, 5000):n" + std::to_string(i),
+                              "<<<(::1, 7890):你好 " + std::to_string(i)})));
+  }
+  log.stop();
+  CHECK_FALSE(log.add(batch_of({"late"})));
+  CHECK(log.logged() == 2000);
+  CHECK(log.failed() == 0);
+  const auto lines = read_lines(path);
+  REQUIRE(lines.size() == 2001);
+  CHECK(lines[0] == "earlier line");  // appended, not truncated
+  const std::regex format(
+      R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (>>>|<<<)\(.*, \d+\):.*)");
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    REQUIRE(std::regex_match(lines[i], format));
+  }
+  CHECK(lines[1].ends_with(" >>>(127.0.0.1, 5000):n0"));
+  CHECK(lines[2000].ends_with(" <<<(::1, 7890):你好 999"));
+  CHECK(reports.text().empty());
+  struct stat status {};
+  REQUIRE(::stat(path.c_str(), &status) == 0);
+}
+
+TEST_CASE("log: an unwritable path is reported once, counted, and the chat goes on") {
+  TempDir dir;
+  Reports reports;
+  chat::ChatLog log((dir.path / "no" / "such" / "dir" / "chat.txt").string(), "test",
+                    reports.file);
+  for (int i = 0; i < 5; ++i) CHECK(log.add(batch_of({"a", "b"})));
+  log.stop();
+  CHECK(log.logged() == 0);
+  CHECK(log.failed() == 10);
+  const auto text = reports.text();
+  CAPTURE(text);
+  CHECK(count_of(text, "\n") == 1);
+  CHECK(text.find("No such file or directory") != std::string::npos);
+  CHECK(text.find("chat goes on") != std::string::npos);
+}
+
+TEST_CASE("log: a directory as the log is reported once, and the chat goes on") {
+  TempDir dir;
+  Reports reports;
+  chat::ChatLog log(dir.path.string(), "test", reports.file);
+  CHECK(log.add(batch_of({"a"})));
+  CHECK(log.add(batch_of({"b"})));
+  log.stop();
+  CHECK(log.failed() == 2);
+  const auto text = reports.text();
+  CAPTURE(text);
+  CHECK(count_of(text, "\n") == 1);
+  CHECK(text.find("directory") != std::string::npos);
+}
+
+TEST_CASE("log: a full device (/dev/full) is reported once and counted") {
+  Reports reports;
+  chat::ChatLog log("/dev/full", "test", reports.file);
+  for (int i = 0; i < 20; ++i) CHECK(log.add(batch_of({"line " + std::to_string(i)})));
+  log.stop();
+  CHECK(log.logged() == 0);
+  CHECK(log.failed() == 20);
+  const auto text = reports.text();
+  CAPTURE(text);
+  CHECK(count_of(text, "\n") == 1);
+  CHECK(text.find("No space left on device") != std::string::npos);
+}
+
+TEST_CASE("log: a log file deleted while the chat runs is created again") {
+  TempDir dir;
+  const auto path = dir.path / "chat.txt";
+  Reports reports;
+  chat::ChatLog log(path.string(), "test", reports.file);
+  REQUIRE(log.add(batch_of({"before"})));
+  // Wait (bounded) until the first line is on disk, then delete the file under the writer.
+  for (int i = 0; i < 3000 && log.logged() < 1; ++i) ::usleep(10'000);
+  REQUIRE(log.logged() == 1);
+  fs::remove(path);
+  REQUIRE(log.add(batch_of({"after"})));
+  log.stop();
+  const auto lines = read_lines(path);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].ends_with(" after"));
+  CHECK(reports.text().find("deleted") != std::string::npos);
+}
+
+TEST_CASE("timestamps: local time with milliseconds and a +HH:MM / -HH:MM offset") {
+  const char* saved = std::getenv("TZ");
+  const std::string saved_tz = saved != nullptr ? saved : "";
+  const auto at = std::chrono::system_clock::time_point(std::chrono::milliseconds(1795313730123));
+  // POSIX TZ strings need no tz database: "CST-8" is UTC+8.
+  ::setenv("TZ", "CST-8", 1);
+  ::tzset();
+  CHECK(chat::TimestampFormatter().format(at) == "2026-11-22T10:15:30.123+08:00");
+  ::setenv("TZ", "IST-5:30", 1);
+  ::tzset();
+  CHECK(chat::TimestampFormatter().format(at) == "2026-11-22T07:45:30.123+05:30");
+  ::setenv("TZ", "EST5", 1);
+  ::tzset();
+  chat::TimestampFormatter formatter;
+  CHECK(formatter.format(at) == "2026-11-21T21:15:30.123-05:00");
+  CHECK(formatter.format(at + std::chrono::milliseconds(5)) == "2026-11-21T21:15:30.128-05:00");
+  CHECK(formatter.format(at + std::chrono::milliseconds(900)) == "2026-11-21T21:15:31.023-05:00");
+  ::setenv("TZ", "UTC0", 1);
+  ::tzset();
+  CHECK(chat::TimestampFormatter().format(at) == "2026-11-22T02:15:30.123+00:00");
+  if (saved != nullptr) {
+    ::setenv("TZ", saved_tz.c_str(), 1);
+  } else {
+    ::unsetenv("TZ");
+  }
+  ::tzset();
+}
