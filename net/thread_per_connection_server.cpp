@@ -142,12 +142,13 @@ void ThreadPerConnectionServer::admit(TcpStream stream) {
   stats_.peak_active = std::max(stats_.peak_active, sessions_.size());
   lock.unlock();
   if (threads_recovered) events_.notice("connection threads start again");
-  events_.opened(session.info);
 }
 
 void ThreadPerConnectionServer::run_session(Session& session) {
   SessionEnd end;
   try {
+    // Said here, not by the accept thread, so a connection's open line always precedes its close.
+    events_.opened(session.info);
     session.stream.set_timeout(limits_.idle_timeout);
     end = handler_(session.stream, session.info);
   } catch (const std::exception& error) {

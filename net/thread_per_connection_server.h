@@ -54,8 +54,8 @@ struct ServerStats {
   std::size_t peak_active = 0;
 };
 
-// What a server tells its owner. Callbacks run on the accept thread (opened, refused, notice)
-// or on a connection's thread (closed), so implementations must be thread-safe.
+// What a server tells its owner. Callbacks run on the accept thread (refused, notice) or on a
+// connection's own thread (opened, then closed), so implementations must be thread-safe.
 class ServerEvents {
  public:
   virtual ~ServerEvents() = default;
