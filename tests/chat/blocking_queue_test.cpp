@@ -52,7 +52,7 @@ TEST_CASE("queue: unbounded with max_size 0") {
   CHECK(all.back() == 9999);
 }
 
-TEST_CASE("queue: close lets consumers drain, then ends them; producers are refused") {
+TEST_CASE("queue: close lets consumers drain, then ends them, producers are refused") {
   BlockingQueue<int> queue(4);
   queue.put(1);
   queue.put(2);

@@ -1,0 +1,491 @@
+// Real udp-chat processes on loopback, driven through stdin, watched through stdout, stderr and
+// their logs. Ports come from the kernel; every wait is bounded (kWait); no timing assertions.
+#include <doctest/doctest.h>
+
+#include <poll.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "chat/text_escape.h"
+#include "net/endpoint.h"
+#include "net/udp_socket.h"
+#include "tests/chat/chat_harness.h"
+
+using namespace chat_test;
+
+namespace {
+
+std::span<const std::byte> bytes_of(const std::string& text) {
+  return std::as_bytes(std::span(text.data(), text.size()));
+}
+
+asio::ip::udp::endpoint endpoint_of(const Chat& chat, const std::string& address) {
+  return {net::parse_address(address), chat.port};
+}
+
+// Reads chat stdout lines until `count` lines starting with `prefix` were seen (bounded).
+std::vector<std::string> collect(Chat& chat, const std::string& prefix, std::size_t count) {
+  std::vector<std::string> got;
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (got.size() < count && std::chrono::steady_clock::now() < deadline) {
+    const auto line = chat.process->read_stdout_line(1s);
+    if (line && line->starts_with(prefix)) got.push_back(*line);
+  }
+  return got;
+}
+
+// Takes what a test socket has queued, without waiting.
+std::vector<std::string> drain(net::UdpSocket& socket) {
+  std::vector<std::string> got;
+  std::vector<std::byte> storage(65536);
+  std::array<std::span<std::byte>, 1> buffers{std::span(storage)};
+  std::array<net::Datagram, 1> datagrams;
+  for (int i = 0; i < 1000; ++i) {
+    pollfd ready{socket.native_handle(), POLLIN, 0};
+    if (::poll(&ready, 1, 0) != 1) break;
+    const auto result = socket.receive(buffers, datagrams);
+    if (result.count == 0) break;
+    got.emplace_back(reinterpret_cast<const char*>(storage.data()), datagrams[0].size);
+  }
+  return got;
+}
+
+void chat_both_ways(const std::string& address) {
+  TempDir dir;
+  auto a = start_chat(dir, "a", {"--bind", address});
+  auto b = start_chat(dir, "b", {"--bind", address});
+  a.type("/peer " + b.endpoint());
+  b.type("/peer " + a.endpoint());
+  REQUIRE(a.process->wait_for_stdout("sending to", kWait));
+  REQUIRE(b.process->wait_for_stdout("sending to", kWait));
+  constexpr int kLines = 300;
+  std::string from_a, from_b;
+  for (int i = 0; i < kLines; ++i) {
+    from_a += fmt::format("a says {} 你好\n", i);
+    from_b += fmt::format("b says {} \x1b[31m\n", i);
+  }
+  // Both at once: each process sends while it receives.
+  a.process->write_stdin(from_a);
+  b.process->write_stdin(from_b);
+  const auto at_b = collect(b, ">>>", kLines);
+  const auto at_a = collect(a, ">>>", kLines);
+  REQUIRE(at_b.size() == kLines);
+  REQUIRE(at_a.size() == kLines);
+  const auto a_shown = fmt::format(">>>({}, {}):", address, a.port);
+  const auto b_shown = fmt::format(">>>({}, {}):", address, b.port);
+  for (int i = 0; i < kLines; ++i) {
+    CHECK(at_b[static_cast<std::size_t>(i)] == fmt::format("{}a says {} 你好", a_shown, i));
+    CHECK(at_a[static_cast<std::size_t>(i)] == fmt::format("{}b says {} \\x1b[31m", b_shown, i));
+  }
+  a.type("/quit");
+  b.type("/quit");
+  a.finish();
+  b.finish();
+  CHECK(a.exit_code == 0);
+  CHECK(b.exit_code == 0);
+  for (auto* chat : {&a, &b}) {
+    CAPTURE(chat->stderr_text);
+    REQUIRE(chat->summary.found);
+    CHECK(chat->summary.sent == kLines);
+    CHECK(chat->summary.received == kLines);
+    CHECK(chat->summary.logged == 2 * kLines);
+    const auto lines = read_lines(chat->log);
+    CHECK(lines.size() == 2 * kLines);
+    CHECK(count_lines_starting(lines, "<<<(") == kLines);
+    CHECK(count_lines_starting(lines, ">>>(") == kLines);
+    std::set<std::string> unique;
+    for (const auto& line : lines) {
+      CHECK(is_safe(line));
+      unique.insert(without_timestamp(line));
+    }
+    CHECK(unique.size() == 2 * kLines);  // every message once
+  }
+  const auto log_a = read_lines(a.log);
+  CHECK(std::count(log_a.begin(), log_a.end(), std::string()) == 0);
+  bool found = false;
+  for (const auto& line : log_a) {
+    if (without_timestamp(line) == fmt::format("<<<({}, {}):a says 7 你好", address, b.port)) found = true;
+  }
+  CHECK(found);
+}
+
+}  // namespace
+
+TEST_CASE("two chats on 127.0.0.1 talk both ways at once, both logs hold every message once") {
+  chat_both_ways("127.0.0.1");
+}
+
+TEST_CASE("two chats on ::1 talk both ways at once, both logs hold every message once") {
+  chat_both_ways("::1");
+}
+
+TEST_CASE("the classic menu flow through stdin, with bad input re-prompted") {
+  TempDir dir;
+  auto a = start_chat(dir, "a", {"--bind", "127.0.0.1"});
+  auto b = start_chat(dir, "b", {"--bind", "127.0.0.1", "--menu"});
+  REQUIRE(b.process->wait_for_stdout("choose 1 or 2", kWait));
+  b.type("x");
+  REQUIRE(b.process->wait_for_stdout("please type 1", kWait));
+  b.type("1");
+  REQUIRE(b.process->wait_for_stdout("peer IP address", kWait));
+  b.type("");
+  REQUIRE(b.process->wait_for_stdout("the IP address is empty", kWait));
+  b.type("256.1.1.1");
+  REQUIRE(b.process->wait_for_stdout("bad address '256.1.1.1'", kWait));
+  b.type("127.0.0.1");
+  REQUIRE(b.process->wait_for_stdout("peer port", kWait));
+  for (const std::string bad : {"abc", "0", "65536"}) {
+    b.type(bad);
+    REQUIRE(b.process->wait_for_stdout("bad port '" + bad + "'", kWait));
+  }
+  b.type(std::to_string(a.port));
+  REQUIRE(b.process->wait_for_stdout("sending to 127.0.0.1:" + std::to_string(a.port), kWait));
+  b.type("hello from the menu");
+  b.type("第二行");
+  b.type("");
+  REQUIRE(b.process->wait_for_stdout("choose 1 or 2", kWait));
+  b.type("2");
+  b.finish();
+  CHECK(b.exit_code == 0);
+  CHECK(b.summary.sent == 2);
+  const auto shown = collect(a, ">>>", 2);
+  REQUIRE(shown.size() == 2);
+  CHECK(shown[0] == fmt::format(">>>(127.0.0.1, {}):hello from the menu", b.port));
+  CHECK(shown[1] == fmt::format(">>>(127.0.0.1, {}):第二行", b.port));
+  a.stop(SIGINT);
+  CHECK(a.exit_code == 0);
+  CHECK(a.summary.received == 2);
+}
+
+TEST_CASE("a 65,507-byte message arrives whole, a longer one is reported and the chat goes on") {
+  TempDir dir;
+  auto a = start_chat(dir, "a", {"--bind", "127.0.0.1"});
+  auto b = start_chat(dir, "b", {"--bind", "127.0.0.1", "--peer", a.endpoint()});
+  std::string big;
+  for (std::size_t i = 0; i < 65507; ++i) big += static_cast<char>('a' + i % 26);
+  b.type(big + "X");  // 65,508 bytes: too long for UDP over IPv4
+  b.type(big);
+  const auto shown = collect(a, ">>>", 1);
+  REQUIRE(shown.size() == 1);
+  CHECK(shown[0] == fmt::format(">>>(127.0.0.1, {}):{}", b.port, big));
+  b.type("/quit");
+  b.finish();
+  CHECK(b.exit_code == 0);
+  CHECK(b.summary.sent == 1);
+  CHECK(b.summary.send_errors == 1);
+  CHECK(b.stderr_text.find("Message too long") != std::string::npos);
+  a.stop(SIGTERM);
+  const auto lines = read_lines(a.log);
+  REQUIRE(lines.size() == 1);
+  CHECK(without_timestamp(lines[0]) == fmt::format(">>>(127.0.0.1, {}):{}", b.port, big));
+}
+
+TEST_CASE("a flood of numbered datagrams: every one the socket delivered is in the log, in order") {
+  TempDir dir;
+  auto chat = start_chat(dir, "flood", {"--bind", "127.0.0.1"});
+  net::UdpSocket flooder(net::parse_address("127.0.0.1"), 0);
+  const auto to = endpoint_of(chat, "127.0.0.1");
+  constexpr int kCount = 100'000;
+  for (int i = 0; i < kCount; ++i) {
+    REQUIRE_FALSE(flooder.send_to(bytes_of(fmt::format("n{:08}", i)), to));
+  }
+  // A marker after the flood, repeated until it is logged: then every earlier datagram the
+  // socket kept has been taken, and the drop count covers the rest.
+  bool marked = false;
+  for (int i = 0; i < 300 && !marked; ++i) {
+    REQUIRE_FALSE(flooder.send_to(bytes_of("end"), to));
+    marked = wait_for_file_line(chat.log, ":end", 100ms);
+  }
+  REQUIRE(marked);
+  chat.stop(SIGTERM);
+  REQUIRE(chat.exit_code == 0);
+  CAPTURE(chat.stderr_text);
+  REQUIRE(chat.summary.found);
+  const auto lines = read_lines(chat.log);
+  CHECK(lines.size() == chat.summary.logged);
+  CHECK(chat.summary.logged == chat.summary.received);
+  long last = -1;
+  std::size_t numbered = 0;
+  for (const auto& line : lines) {
+    const auto text = without_timestamp(line);
+    const auto colon = text.find("):");
+    REQUIRE(colon != std::string::npos);
+    const auto payload = text.substr(colon + 2);
+    if (payload == "end") continue;
+    REQUIRE(payload.size() == 9);
+    const long number = std::stol(payload.substr(1));
+    CHECK(number > last);  // in order, each once
+    last = number;
+    ++numbered;
+  }
+  MESSAGE("flood: " << numbered << " of " << kCount << " logged, kernel_drops="
+                    << chat.summary.kernel_drops);
+  CHECK(numbered > 0);
+  // Everything sent was either delivered (and logged) or dropped by the kernel, and counted.
+  CHECK(numbered + chat.summary.kernel_drops == kCount);
+}
+
+TEST_CASE("a clean stop under load: SIGTERM while a flood goes on") {
+  TempDir dir;
+  auto chat = start_chat(dir, "load", {"--bind", "127.0.0.1"});
+  std::atomic<bool> stop{false};
+  std::jthread flood([&] {
+    net::UdpSocket flooder(net::parse_address("127.0.0.1"), 0);
+    const auto to = endpoint_of(chat, "127.0.0.1");
+    for (int i = 0; i < 5'000'000 && !stop.load(); ++i) {
+      (void)flooder.send_to(bytes_of(fmt::format("load {}", i)), to);
+    }
+  });
+  REQUIRE(wait_for_file_line(chat.log, "load "));
+  chat.stop(SIGTERM);
+  stop = true;
+  flood.join();
+  CHECK(chat.exit_code == 0);
+  CAPTURE(chat.stderr_text);
+  REQUIRE(chat.summary.found);
+  CHECK(chat.summary.received > 0);
+  CHECK(chat.summary.logged == chat.summary.received);
+  const auto lines = read_lines(chat.log);
+  CHECK(lines.size() == chat.summary.logged);
+  for (const auto& line : lines) CHECK(without_timestamp(line).starts_with(">>>(127.0.0.1, "));
+}
+
+TEST_CASE("hostile datagrams are shown and logged escaped, and the chat goes on") {
+  TempDir dir;
+  auto chat = start_chat(dir, "hostile", {"--bind", "127.0.0.1"});
+  net::UdpSocket peer(net::parse_address("127.0.0.1"), 0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"},
+      {"\x1b]0;title\x07", "\\x1b]0;title\\x07"},
+      {"\x1b[6n", "\\x1b[6n"},
+      {"ok\rFAKE", "ok\\rFAKE"},
+      {"x\n2026-11-22T10:15:30.123+08:00 <<<(10.0.0.1, 7890):forged",
+       "x\\n2026-11-22T10:15:30.123+08:00 <<<(10.0.0.1, 7890):forged"},
+      {"\n>>>(10.0.0.1, 1):forged", "\\n>>>(10.0.0.1, 1):forged"},
+      {std::string("nul\0nul", 7), "nul\\x00nul"},
+      {"\xff\xfe bad", "\\xff\\xfe bad"},
+      {"cut \xe4\xbd", "cut \\xe4\\xbd"},
+      {"\xc2\x9b" "1m", "\\xc2\\x9b1m"},
+      {"", ""},
+      {"你好", "你好"},
+      {"last", "last"},
+  };
+  const auto to = endpoint_of(chat, "127.0.0.1");
+  for (const auto& [payload, _] : cases) REQUIRE_FALSE(peer.send_to(bytes_of(payload), to));
+  const auto shown = collect(chat, ">>>", cases.size());
+  REQUIRE(shown.size() == cases.size());
+  const auto prefix = fmt::format(">>>(127.0.0.1, {}):", peer.local_endpoint().port());
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    CHECK(shown[i] == prefix + cases[i].second);
+    CHECK(is_safe(shown[i]));
+  }
+  chat.stop(SIGTERM);
+  CHECK(chat.exit_code == 0);
+  const auto lines = read_lines(chat.log);
+  REQUIRE(lines.size() == cases.size());  // no forged extra line
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    CHECK(without_timestamp(lines[i]) == prefix + cases[i].second);
+    CHECK(is_safe(lines[i]));
+  }
+}
+
+TEST_CASE("--encoding gbk decodes GBK peers, --encoding hex shows bytes") {
+  TempDir dir;
+  auto gbk = start_chat(dir, "gbk", {"--bind", "127.0.0.1", "--encoding", "gbk"});
+  auto hex = start_chat(dir, "hex", {"--bind", "127.0.0.1", "--encoding", "hex"});
+  net::UdpSocket peer(net::parse_address("127.0.0.1"), 0);
+  const std::string nihao = "\xc4\xe3\xba\xc3";  // 你好 in GBK
+  REQUIRE_FALSE(peer.send_to(bytes_of(nihao + "\r\n"), endpoint_of(gbk, "127.0.0.1")));
+  REQUIRE_FALSE(peer.send_to(bytes_of("Hi\n"), endpoint_of(hex, "127.0.0.1")));
+  const auto port = peer.local_endpoint().port();
+  CHECK(gbk.process->wait_for_stdout(fmt::format(">>>(127.0.0.1, {}):你好\\r\\n", port), kWait));
+  CHECK(hex.process->wait_for_stdout(fmt::format(">>>(127.0.0.1, {}):48 69 0a", port), kWait));
+  // Typed lines go out as GBK.
+  gbk.type(fmt::format("/peer 127.0.0.1:{}", port));
+  REQUIRE(gbk.process->wait_for_stdout("sending to", kWait));
+  gbk.type("你好");
+  bool got = false;
+  for (int i = 0; i < 300 && !got; ++i) {
+    pollfd ready{peer.native_handle(), POLLIN, 0};
+    ::poll(&ready, 1, 100);
+    for (const auto& datagram : drain(peer)) got = got || datagram == nihao;
+  }
+  CHECK(got);
+  gbk.stop(SIGTERM);
+  hex.stop(SIGTERM);
+  CHECK(gbk.exit_code == 0);
+  CHECK(hex.exit_code == 0);
+  const auto lines = read_lines(gbk.log);
+  REQUIRE(lines.size() == 2);
+  CHECK(without_timestamp(lines[1]) == fmt::format("<<<(127.0.0.1, {}):你好", port));
+}
+
+TEST_CASE("a peer that is not listening is reported, and the chat goes on") {
+  TempDir dir;
+  auto a = start_chat(dir, "a", {"--bind", "127.0.0.1"});
+  auto b = start_chat(dir, "b", {"--bind", "127.0.0.1"});
+  std::uint16_t dead_port = 0;
+  {
+    net::UdpSocket gone(net::parse_address("127.0.0.1"), 0);
+    dead_port = gone.local_endpoint().port();
+  }  // closed: nothing listens there now
+  a.type(fmt::format("/peer 127.0.0.1:{}", dead_port));
+  a.type("anyone there?");
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  std::string errors;
+  while (errors.find("is not listening") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    errors = a.process->stderr_so_far();
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(errors.find(fmt::format("127.0.0.1:{} is not listening", dead_port)) != std::string::npos);
+  a.type("/peer " + b.endpoint());
+  a.type("still here");
+  CHECK(b.process->wait_for_stdout("still here", kWait));
+  a.type("/quit");
+  a.finish();
+  CHECK(a.exit_code == 0);
+  b.stop(SIGTERM);
+}
+
+TEST_CASE("a peer of the wrong address family is refused with a clear message") {
+  TempDir dir;
+  auto a = start_chat(dir, "a", {"--bind", "127.0.0.1"});
+  a.type("/peer [::1]:9");
+  a.type("/quit");
+  a.finish();
+  CHECK(a.exit_code == 0);
+  CHECK(a.stderr_text.find("only IPv6 addresses") != std::string::npos);
+  CHECK(a.stderr_text.find("IPv4 only") != std::string::npos);
+}
+
+TEST_CASE("datagrams from a third address are shown with their sender and never redirect replies") {
+  TempDir dir;
+  auto a = start_chat(dir, "a", {"--bind", "127.0.0.1"});
+  auto b = start_chat(dir, "b", {"--bind", "127.0.0.1"});
+  net::UdpSocket third(net::parse_address("127.0.0.1"), 0);
+  a.type("/peer " + b.endpoint());
+  REQUIRE(a.process->wait_for_stdout("sending to", kWait));
+  REQUIRE_FALSE(third.send_to(bytes_of("from a stranger"), endpoint_of(a, "127.0.0.1")));
+  REQUIRE(a.process->wait_for_stdout(
+      fmt::format(">>>(127.0.0.1, {}):from a stranger", third.local_endpoint().port()), kWait));
+  a.type("reply");
+  REQUIRE(b.process->wait_for_stdout(fmt::format(">>>(127.0.0.1, {}):reply", a.port), kWait));
+  CHECK(drain(third).empty());  // on loopback it would be queued by now had it been sent there
+  a.stop(SIGTERM);
+  b.stop(SIGTERM);
+  CHECK(a.exit_code == 0);
+}
+
+TEST_CASE("a stalled stdout reader: the log keeps everything, memory stays bounded, stop works") {
+  TempDir dir;
+  auto chat = start_chat(dir, "slow", {"--bind", "127.0.0.1"});
+  // The test never reads the chat's stdout from here on: its pipe fills and stays full.
+  net::UdpSocket flooder(net::parse_address("127.0.0.1"), 0);
+  const auto to = endpoint_of(chat, "127.0.0.1");
+  const std::string filler(200, 'z');
+  for (int i = 0; i < 200'000; ++i) {
+    REQUIRE_FALSE(flooder.send_to(bytes_of(fmt::format("{:08} {}", i, filler)), to));
+  }
+  bool marked = false;
+  for (int i = 0; i < 300 && !marked; ++i) {
+    REQUIRE_FALSE(flooder.send_to(bytes_of("end"), to));
+    marked = wait_for_file_line(chat.log, ":end", 100ms);
+  }
+  REQUIRE(marked);
+  const auto rss = resident_kib(chat.process->pid());
+  MESSAGE("resident memory with a stalled stdout: " << rss << " KiB");
+  CHECK(rss < 512 * 1024);  // a sanity bound: 200,000 x 210 bytes unbounded would be ~100 MB+
+  chat.stop(SIGTERM);
+  CHECK(chat.exit_code == 0);
+  CAPTURE(chat.stderr_text);
+  REQUIRE(chat.summary.found);
+  CHECK(chat.summary.not_shown > 0);
+  CHECK(chat.summary.logged == chat.summary.received);
+  CHECK(read_lines(chat.log).size() == chat.summary.logged);
+  CHECK(chat.stderr_text.find("too slow") != std::string::npos);
+}
+
+TEST_CASE("a log on a full device (/dev/full) is reported once, the chat goes on and exits 0") {
+  TempDir dir;
+  auto a = start_chat(dir, "a", {"--bind", "127.0.0.1", "--log", "/dev/full"});
+  net::UdpSocket peer(net::parse_address("127.0.0.1"), 0);
+  for (int i = 0; i < 3; ++i) REQUIRE_FALSE(peer.send_to(bytes_of("m"), endpoint_of(a, "127.0.0.1")));
+  CHECK(collect(a, ">>>", 3).size() == 3);
+  a.stop(SIGTERM);
+  CHECK(a.exit_code == 0);
+  CHECK(a.summary.received == 3);
+  CHECK(a.summary.logged == 0);
+  CHECK(a.summary.log_errors == 3);
+  const auto first = a.stderr_text.find("No space left on device");
+  CHECK(first != std::string::npos);
+  CHECK(a.stderr_text.find("No space left on device", first + 1) == std::string::npos);
+}
+
+TEST_CASE("end of input quits after --linger of receiving, /quit, SIGINT, SIGTERM stop cleanly") {
+  TempDir dir;
+  {
+    auto chat = start_chat(dir, "eof", {"--bind", "127.0.0.1"});
+    chat.process->close_stdin();
+    chat.finish();  // --linger 0: at once, by itself
+    CHECK(chat.exit_code == 0);
+    CHECK(chat.summary.found);
+  }
+  {
+    auto chat = start_chat(dir, "linger", {"--bind", "127.0.0.1", "--linger", "600"});
+    chat.process->close_stdin();
+    net::UdpSocket peer(net::parse_address("127.0.0.1"), 0);
+    REQUIRE_FALSE(peer.send_to(bytes_of("after eof"), endpoint_of(chat, "127.0.0.1")));
+    CHECK(chat.process->wait_for_stdout(":after eof", kWait));  // still receiving
+    chat.stop(SIGTERM);  // and a signal still ends the linger
+    CHECK(chat.exit_code == 0);
+    CHECK(chat.summary.received == 1);
+  }
+  for (int signal : {SIGINT, SIGTERM}) {
+    auto chat = start_chat(dir, "signal", {"--bind", "127.0.0.1", "--no-log"});
+    chat.stop(signal);
+    CHECK(chat.exit_code == 0);
+    CHECK(chat.summary.found);
+  }
+}
+
+TEST_CASE("command line: port in use exits 1, bad options exit 2, each with one line") {
+  TempDir dir;
+  auto first = start_chat(dir, "first", {"--bind", "127.0.0.1"});
+  {
+    testing_support::ChildProcess second({testing_support::program_path("udp-chat"), "--bind",
+                                          "127.0.0.1", "--port", std::to_string(first.port),
+                                          "--no-log"});
+    CHECK(second.wait(kWait) == 1);
+    const auto text = second.read_all_stderr(5s);
+    CHECK(std::count(text.begin(), text.end(), '\n') == 1);
+    CHECK(text.find("in use") != std::string::npos);
+  }
+  const std::vector<std::vector<std::string>> bad = {
+      {"--port", "65536"}, {"--port", "abc"}, {"--encoding", "latin1"}, {"--peer", "nocolon"},
+      {"--peer", "127.0.0.1:0"}, {"--bind", "256.1.1.1"}, {"--log", "x", "--no-log"},
+      {"--linger", "-1"}, {"--frobnicate"}};
+  for (const auto& args : bad) {
+    std::vector<std::string> argv{testing_support::program_path("udp-chat")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    testing_support::ChildProcess chat(argv);
+    CAPTURE(args[0]);
+    CHECK(chat.wait(kWait) == 2);
+    const auto text = chat.read_all_stderr(5s);
+    CAPTURE(text);
+    CHECK(std::count(text.begin(), text.end(), '\n') == 1);
+  }
+  testing_support::ChildProcess help({testing_support::program_path("udp-chat"), "--help"});
+  CHECK(help.wait(kWait) == 0);
+  first.stop(SIGTERM);
+}
