@@ -39,7 +39,8 @@ void Chat::stop(int signal) {
   finish();
 }
 
-Chat start_chat(const TempDir& dir, const std::string& name, std::vector<std::string> args) {
+Chat start_chat(const TempDir& dir, const std::string& name, std::vector<std::string> args,
+                const std::vector<std::string>& prefix) {
   bool has_port = false, has_log = false;
   std::string log;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -50,7 +51,8 @@ Chat start_chat(const TempDir& dir, const std::string& name, std::vector<std::st
       if (i + 1 < args.size()) log = args[i + 1];
     }
   }
-  std::vector<std::string> argv{testing_support::program_path("udp-chat")};
+  std::vector<std::string> argv = prefix;
+  argv.push_back(testing_support::program_path("udp-chat"));
   if (!has_port) argv.insert(argv.end(), {"--port", "0"});
   if (!has_log) {
     log = dir.file(name + ".txt");

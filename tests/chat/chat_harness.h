@@ -54,7 +54,9 @@ struct Chat {
 
 // Starts udp-chat with `args` (a --port 0 is added unless given, and --log DIR/NAME unless
 // --log/--no-log is given), waits for "listening on ADDR:PORT" and records the port.
-Chat start_chat(const TempDir& dir, const std::string& name, std::vector<std::string> args);
+// `prefix` runs it through another program ("ip netns exec NS").
+Chat start_chat(const TempDir& dir, const std::string& name, std::vector<std::string> args,
+                const std::vector<std::string>& prefix = {});
 
 Summary parse_summary(const std::string& stderr_text);
 std::vector<std::string> read_lines(const std::string& path);
