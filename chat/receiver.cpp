@@ -16,7 +16,8 @@ namespace {
 constexpr std::size_t kBatch = 64;               // the most one recvmmsg takes in net::UdpSocket
 constexpr std::size_t kBufferBytes = 64 * 1024;  // any UDP payload (65,507 over IPv4) fits
 // A batch's text goes out in pieces of about this size, which bounds the memory queued for the
-// terminal and the log (64 queued pieces each) even when every datagram is 64 KiB of escapes.
+// log (64 queued pieces) even when every datagram is 64 KiB of escapes; the terminal has its own
+// byte budget.
 constexpr std::size_t kMaxPieceBytes = 256 * 1024;
 // After this many reports of socket errors in a row, further ones are only counted.
 constexpr std::uint64_t kMaxErrorReports = 10;
