@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -261,4 +262,22 @@ TEST_CASE("loadgen udp sends numbered datagrams a receiver can identify") {
   CHECK(unnumbered == 0);
   CHECK(wrong_size == 0);
   CHECK(*seen.rbegin() < 500);
+}
+
+TEST_CASE("loadgen tcp stops cleanly on SIGINT: summary printed, exit 0") {
+  auto server = testing_support::start_echo_server({"--quiet"});
+  ChildProcess child({testing_support::program_path("loadgen"), "tcp", tcp_target(server.port),
+                      "-c", "2", "-d", "60"});
+  // Wait (bounded) for the first progress line: the traffic is running.
+  bool running = false;
+  for (int i = 0; i < 600 && !running; ++i) {
+    running = child.stderr_so_far().find("msgs/s") != std::string::npos;
+    if (!running) std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(running);
+  child.signal(SIGINT);
+  const auto summary = child.wait_for_stdout("summary:", 30s);
+  REQUIRE(summary.has_value());
+  CHECK(summary->find(" mismatches=0 ") != std::string::npos);
+  CHECK(child.wait(30s) == 0);
 }
