@@ -1,6 +1,9 @@
 // echo-server: RFC 862 echo over TCP, one thread per connection. See DESIGN.md for the contract.
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,16 +53,59 @@ class LoggingEvents : public net::ServerEvents {
   Verbosity verbosity_;
 };
 
+// Numbers arrive as text and are parsed here rather than by CLI11, whose conversions accept
+// "-3" as a huge count, "0x10" as a port, and "nan" or "1e300" as seconds (the latter overflows
+// the microsecond count into a 1 µs timeout), and echo a bad value raw into the error line.
 struct Options {
   std::string bind = "::";
-  std::uint16_t port = 12000;
-  std::size_t max_conns = 0;
-  double idle_timeout_seconds = 0;
+  std::string port = "12000";
+  std::string max_conns = "0";
+  std::string idle_timeout;
   std::vector<std::string> allow;
-  std::size_t stack_kib = 256;
+  std::string stack_kib = "256";
   bool quiet = false;
   bool verbose = false;
 };
+
+// The user's text for an error line: control bytes escaped, so it stays one line.
+std::string shown(std::string_view text) {
+  constexpr std::size_t kMaxShown = 64;
+  return "'" + chat::escape_text(text.substr(0, kMaxShown)) +
+         (text.size() > kMaxShown ? "...'" : "'");
+}
+
+// A whole decimal number in [low, high]; anything else throws InvalidArgument naming `option`.
+std::size_t parse_count(std::string_view option, std::string_view text, std::size_t low,
+                        std::size_t high) {
+  std::size_t value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, value);
+  if (text.empty() || error != std::errc() || stop != end || value < low || value > high) {
+    if (high == std::numeric_limits<std::size_t>::max()) {
+      throw net::InvalidArgument(
+          fmt::format("bad {} {}: expected a whole number of {} or more", option, shown(text), low));
+    }
+    throw net::InvalidArgument(fmt::format("bad {} {}: expected a whole number from {} to {}",
+                                           option, shown(text), low, high));
+  }
+  return value;
+}
+
+// Seconds, fractions allowed: finite, above 0, at most a year.
+net::TcpStream::Duration parse_seconds(std::string_view option, std::string_view text) {
+  constexpr double kMaxSeconds = 365.0 * 24 * 3600;
+  double seconds = 0;
+  const auto* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, seconds);
+  if (text.empty() || error != std::errc() || stop != end || !std::isfinite(seconds) ||
+      seconds <= 0 || seconds > kMaxSeconds) {
+    throw net::InvalidArgument(fmt::format(
+        "bad {} {}: expected seconds above 0 and at most {}, such as 0.5 or 30", option,
+        shown(text), kMaxSeconds));
+  }
+  // Rounded up, so a tiny value is the shortest timeout rather than none.
+  return std::chrono::ceil<net::TcpStream::Duration>(std::chrono::duration<double>(seconds));
+}
 
 }  // namespace
 
@@ -68,44 +114,52 @@ int main(int argc, char** argv) {
   app::flush_lines_always();
   Options options;
   CLI::App cli{"TCP echo server (RFC 862): one thread per connection", std::string(kProgram)};
-  cli.add_option("--bind", options.bind, "address to listen on (default :: = IPv4 and IPv6)");
+  cli.add_option("--bind", options.bind, "address to listen on (default :: = IPv4 and IPv6)")
+      ->type_name("ADDR");
   cli.add_option("--port", options.port, "TCP port; 0 picks a free one")
+      ->type_name("N")
       ->capture_default_str();
   cli.add_option("--max-conns", options.max_conns,
-                 "close new connections beyond this many at once (0 = no cap)");
-  cli.add_option("--idle-timeout", options.idle_timeout_seconds,
+                 "close new connections beyond this many at once (0 = no cap)")
+      ->type_name("N");
+  cli.add_option("--idle-timeout", options.idle_timeout,
                  "close a connection with no progress either way for SECS (fractions allowed)")
-      ->check(CLI::PositiveNumber);
+      ->type_name("SECS");
   cli.add_option("--allow", options.allow,
-                 "accept only peers in this CIDR block (repeatable; default: everyone)");
+                 "accept only peers in this CIDR block (repeatable; default: everyone)")
+      ->type_name("CIDR");
   cli.add_option("--stack-size", options.stack_kib, "stack of each connection thread, in KiB")
-      ->capture_default_str()
-      ->check(CLI::Range(64, 65536));
+      ->type_name("KIB")
+      ->capture_default_str();
   auto* quiet = cli.add_flag("--quiet,-q", options.quiet, "no per-connection lines");
   cli.add_flag("--verbose,-v", options.verbose, "also show the data, escaped")->excludes(quiet);
   if (const int code = app::parse_command_line(cli, argc, argv); code >= 0) return code;
 
   net::ServerLimits limits;
   asio::ip::address bind_address;
+  std::uint16_t port = 0;
+  std::size_t stack_kib = 0;
   try {
     bind_address = net::parse_address(options.bind);
+    port = net::parse_port(options.port, net::PortZero::allowed);
+    limits.max_connections =
+        parse_count("--max-conns", options.max_conns, 0, std::numeric_limits<std::size_t>::max());
+    if (!options.idle_timeout.empty()) {
+      limits.idle_timeout = parse_seconds("--idle-timeout", options.idle_timeout);
+    }
+    stack_kib = parse_count("--stack-size", options.stack_kib, 64, 65536);
     for (const auto& block : options.allow) limits.allow.push_back(net::Cidr::parse(block));
   } catch (const net::InvalidArgument& error) {
     return app::usage_error(kProgram, error.what());
-  }
-  limits.max_connections = options.max_conns;
-  if (options.idle_timeout_seconds > 0) {
-    limits.idle_timeout = std::chrono::duration_cast<net::TcpStream::Duration>(
-        std::chrono::duration<double>(options.idle_timeout_seconds));
   }
   const auto verbosity = options.quiet     ? Verbosity::quiet
                          : options.verbose ? Verbosity::verbose
                                            : Verbosity::normal;
   try {
     net::SignalWaiter signals;  // before any thread starts; also ignores SIGPIPE
-    net::set_default_thread_stack_size(options.stack_kib * 1024);
+    net::set_default_thread_stack_size(stack_kib * 1024);
     net::raise_open_file_limit();  // one descriptor per connection: take what the system allows
-    net::TcpListener listener(bind_address, options.port);
+    net::TcpListener listener(bind_address, port);
     fmt::print("listening on {}\n", net::format_endpoint(listener.local_endpoint()));
 
     LoggingEvents events(verbosity);

@@ -1,0 +1,403 @@
+// Integration: the real echo-server binary on a kernel-chosen port, driven over loopback by raw
+// clients. Only counts, bytes and verdicts are asserted; every wait is bounded and no timing is
+// asserted beyond generous "did not hang" limits.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/echo/echo_test_support.h"
+#include "tests/support/process.h"
+
+using namespace echo_test;
+using testing_support::count_threads;
+using testing_support::program_path;
+
+namespace {
+
+// Threads of an idle server: main (accept loop), the signal waiter and the reaper. Measured
+// rather than assumed, since a sanitizer runtime may add its own.
+std::size_t idle_threads(const ServerRun& server) {
+  std::size_t count = 0;
+  // Settled: the count stops changing once start-up is over.
+  eventually([&] {
+    const auto now = count_threads(server.pid());
+    const bool same = now == count;
+    count = now;
+    return same;
+  }, 5s);
+  return count;
+}
+
+// Runs echo-server with `args` and checks the usage-error contract. Unless the case is about
+// --port, "--port 0" comes first, so that a wrongly accepted value binds no fixed port.
+void check_usage_error(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{program_path("echo-server")};
+  const bool about_port = std::find(args.begin(), args.end(), "--port") != args.end();
+  if (!about_port) argv.insert(argv.end(), {"--port", "0"});
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string shown;
+  for (const auto& arg : args) shown += " " + arg;
+  const auto run = run_program(argv, 10s);  // a usage error exits at once
+  INFO("echo-server" << shown << " -> stderr: " << run.stderr_text);
+  CHECK(run.exit_code == 2);
+  CHECK(count_lines(run.stderr_text) == 1);
+  CHECK(run.stderr_text.starts_with("echo-server: "));
+  CHECK(run.stdout_text.empty());
+}
+
+}  // namespace
+
+TEST_CASE("the first stdout line names the real address and port and arrives through a pipe") {
+  // start_server reads stdout through a pipe: a block-buffered line would never arrive while
+  // the server runs, and this would time out instead.
+  auto dual = start_server();
+  CHECK(std::regex_match(dual.listening_line, std::regex(R"(listening on \[::\]:[0-9]+)")));
+  CHECK(dual.port != 0);
+  auto v4 = start_server({"--bind", "127.0.0.1"});
+  CHECK(v4.listening_line == "listening on 127.0.0.1:" + std::to_string(v4.port));
+  auto v6 = start_server({"--bind", "::1"});
+  CHECK(v6.listening_line == "listening on [::1]:" + std::to_string(v6.port));
+  CHECK(echoes("127.0.0.1", v4.port));
+  CHECK(echoes("::1", v6.port));
+  for (auto* server : {&dual, &v4, &v6}) {
+    const auto stopped = stop_server(*server, SIGTERM);
+    CHECK(stopped.exit_code == 0);
+  }
+}
+
+TEST_CASE("50 concurrent clients each get exactly their own bytes back") {
+  auto server = start_server({"--quiet"});
+  constexpr int kClients = 50;
+  std::vector<std::size_t> sizes(kClients);
+  std::uint64_t total = 0;
+  for (int i = 0; i < kClients; ++i) {
+    // Mostly modest sizes, some of 1 MiB, a few tiny ones: partial reads everywhere.
+    const std::size_t size = i % 10 == 0 ? 1 << 20 : i % 7 == 0 ? 1 + i : 4096 * (i + 1) + i;
+    sizes[static_cast<std::size_t>(i)] = size;
+    total += size;
+  }
+  std::vector<std::string> failures;
+  std::mutex failures_mutex;
+  std::atomic<int> ready{0};
+  {
+    std::vector<std::jthread> clients;
+    for (int i = 0; i < kClients; ++i) {
+      clients.emplace_back([&, i] {
+        const auto payload = random_bytes(sizes[static_cast<std::size_t>(i)], 1000 + i);
+        std::string failure;
+        try {
+          auto client = Client::connect(i % 2 == 0 ? "127.0.0.1" : "::1", server.port);
+          ++ready;
+          // Start together, so the connections really overlap.
+          eventually([&] { return ready.load() == kClients; }, 20s);
+          ExchangeOptions options;
+          options.seed = 7 + static_cast<std::uint64_t>(i);
+          options.max_chunk = i % 3 == 0 ? 1000 : 65536;
+          const auto back = client.exchange(payload, options);
+          if (back.end != End::eof) failure = std::string("ended by ") + to_string(back.end);
+          if (back.data != payload) {
+            failure += " got " + std::to_string(back.data.size()) + " of " +
+                       std::to_string(payload.size()) + " bytes" +
+                       (back.data.size() == payload.size() ? " (different)" : "");
+          }
+        } catch (const std::exception& error) {
+          failure = error.what();
+        }
+        if (!failure.empty()) {
+          std::lock_guard lock(failures_mutex);
+          failures.push_back("client " + std::to_string(i) + ": " + failure);
+        }
+      });
+    }
+  }
+  for (const auto& failure : failures) FAIL_CHECK(failure);
+  CHECK(failures.empty());
+  const auto stopped = stop_server(server, SIGTERM);
+  CHECK(stopped.exit_code == 0);
+  CHECK(stopped.count("served") == kClients);
+  CHECK(stopped.count("bytes") == total);
+  CHECK(stopped.count("refused") == 0);
+}
+
+TEST_CASE("all 256 byte values come back exactly, read one byte at a time") {
+  auto server = start_server();
+  auto client = Client::connect("127.0.0.1", server.port);
+  const auto payload = random_bytes(256, 42);
+  REQUIRE(client.send_all(payload));
+  const auto back = client.read_exact(payload.size(), 20s, 1);
+  CHECK(back.end == End::complete);
+  CHECK(back.data == payload);
+  // And NUL bytes alone, which a C-string mistake would drop.
+  const Bytes zeros(1000, std::byte{0});
+  REQUIRE(client.send_all(zeros));
+  CHECK(client.read_exact(zeros.size()).data == zeros);
+}
+
+TEST_CASE("half-close: what was sent before the client's shutdown is echoed, then the server closes") {
+  auto server = start_server();
+  SUBCASE("half-close right after sending, with the echo still in flight") {
+    auto client = Client::connect("::1", server.port);
+    const auto payload = random_bytes(300'000, 5);
+    const auto back = client.exchange(payload, {.max_chunk = 20000, .seed = 3});
+    CHECK(back.end == End::eof);
+    CHECK(back.data == payload);
+  }
+  SUBCASE("half-close before reading anything") {
+    auto client = Client::connect("127.0.0.1", server.port);
+    const auto payload = random_bytes(100'000, 6);
+    REQUIRE(client.send_all(payload));
+    client.shutdown_send();
+    const auto back = client.read_to_end();
+    CHECK(back.end == End::eof);
+    CHECK(back.data == payload);
+  }
+  SUBCASE("half-close with nothing sent") {
+    auto client = Client::connect("127.0.0.1", server.port);
+    client.shutdown_send();
+    const auto back = client.read_to_end();
+    CHECK(back.end == End::eof);
+    CHECK(back.data.empty());
+  }
+  const auto stopped = stop_server(server, SIGTERM);
+  CHECK(stopped.exit_code == 0);
+  CHECK(stopped.stderr_text.find("closed by peer") != std::string::npos);
+}
+
+TEST_CASE("--max-conns: connections over the cap are closed at once and counted") {
+  auto server = start_server({"--max-conns", "3"});
+  std::vector<Client> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(Client::connect("127.0.0.1", server.port));
+    const auto hello = bytes_of("hello " + std::to_string(i));
+    REQUIRE(held.back().send_all(hello));
+    REQUIRE(held.back().read_exact(hello.size()).data == hello);  // served, so counted
+  }
+  std::uint64_t refused = 0;
+  {
+    auto over = Client::connect("127.0.0.1", server.port);
+    over.send_all(bytes_of("let me in"));  // may fail already: the server closes at once
+    const auto back = over.read_to_end(20s);
+    CHECK(back.data.empty());
+    CHECK(back.end != End::timeout);
+    ++refused;
+  }
+  // The server goes on: with one connection closed, a new one is served. The server notices the
+  // close asynchronously, so a connection may be refused while it does; each is counted.
+  held.erase(held.begin());
+  bool served = false;
+  for (int attempt = 0; attempt < 200 && !served; ++attempt) {
+    served = echoes("127.0.0.1", server.port, 10s);
+    if (!served) {
+      ++refused;
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  CHECK(served);
+  // The held ones still work.
+  for (auto& client : held) {
+    const auto again = bytes_of("still here");
+    REQUIRE(client.send_all(again));
+    CHECK(client.read_exact(again.size()).data == again);
+  }
+  const auto stopped = stop_server(server, SIGTERM);
+  CHECK(stopped.exit_code == 0);
+  CHECK(stopped.count("refused") == refused);
+  CHECK(stopped.count("served") == 4);
+  CHECK(count_occurrences(stopped.stderr_text, "over --max-conns") == refused);
+}
+
+TEST_CASE("--idle-timeout: a silent client is disconnected") {
+  auto server = start_server({"--idle-timeout", "0.2"});
+  auto client = Client::connect("127.0.0.1", server.port);
+  const auto hello = bytes_of("hello");
+  REQUIRE(client.send_all(hello));
+  REQUIRE(client.read_exact(hello.size()).data == hello);
+  const auto start = Clock::now();
+  const auto back = client.read_to_end(30s);  // then silence
+  CHECK(back.end == End::eof);
+  CHECK(back.data.empty());
+  CHECK(Clock::now() - start >= 150ms);  // it was the timeout, not an immediate close
+  CHECK(echoes("::1", server.port));     // others are still served
+  const auto stopped = stop_server(server, SIGTERM);
+  CHECK(stopped.exit_code == 0);
+  CHECK(stopped.count("timed_out") == 1);
+  CHECK(stopped.stderr_text.find("idle timeout") != std::string::npos);
+}
+
+TEST_CASE("--idle-timeout: a client that sends megabytes but never reads is disconnected") {
+  auto server = start_server({"--idle-timeout", "0.2"});
+  const auto baseline = idle_threads(server);
+  auto client = Client::connect("127.0.0.1", server.port);
+  REQUIRE(eventually([&] { return count_threads(server.pid()) == baseline + 1; }));
+  const auto block = random_bytes(1 << 20, 9);
+  // Keep sending, never read: the server's echo fills our receive buffer, it stops reading, our
+  // sends stall; after 0.2 s without progress it must close. Bounded: 256 MiB or 60 s.
+  const auto deadline = Clock::now() + 60s;
+  std::uint64_t sent = 0;
+  bool peer_gone = false;
+  while (!peer_gone && Clock::now() < deadline && sent < (256ULL << 20)) {
+    const auto wrote = client.send_some(block);
+    if (!wrote) {
+      peer_gone = true;
+    } else if (*wrote == 0) {
+      std::this_thread::sleep_for(20ms);
+    }
+    sent += wrote.value_or(0);
+  }
+  INFO("sent " << sent << " bytes");
+  CHECK(peer_gone);
+  CHECK(sent > 0);
+  // Its thread is gone too: it did not stay pinned.
+  CHECK(eventually([&] { return count_threads(server.pid()) == baseline; }));
+  CHECK(echoes("127.0.0.1", server.port));
+  const auto stopped = stop_server(server, SIGTERM);
+  CHECK(stopped.exit_code == 0);
+  CHECK(stopped.count("timed_out") == 1);
+}
+
+TEST_CASE("--allow: peers outside every block are closed at once and counted") {
+  SUBCASE("--allow 10.0.0.0/8 refuses 127.0.0.1 and ::1") {
+    auto server = start_server({"--allow", "10.0.0.0/8"});
+    CHECK_FALSE(echoes("127.0.0.1", server.port));
+    CHECK_FALSE(echoes("::1", server.port));
+    const auto stopped = stop_server(server, SIGTERM);
+    CHECK(stopped.exit_code == 0);
+    CHECK(stopped.count("denied") == 2);
+    CHECK(stopped.count("served") == 0);
+    CHECK(stopped.stderr_text.find("refused 127.0.0.1:") != std::string::npos);
+    CHECK(stopped.stderr_text.find("refused [::1]:") != std::string::npos);
+  }
+  SUBCASE("--allow 127.0.0.1 accepts it on the dual-stack default, not ::1") {
+    auto server = start_server({"--allow", "127.0.0.1"});
+    CHECK(echoes("127.0.0.1", server.port));
+    CHECK_FALSE(echoes("::1", server.port));
+    const auto stopped = stop_server(server, SIGTERM);
+    CHECK(stopped.count("denied") == 1);
+    CHECK(stopped.count("served") == 1);
+  }
+  SUBCASE("--allow ::1 accepts IPv6 loopback, not 127.0.0.1") {
+    auto server = start_server({"--allow", "::1"});
+    CHECK(echoes("::1", server.port));
+    CHECK_FALSE(echoes("127.0.0.1", server.port));
+    const auto stopped = stop_server(server, SIGTERM);
+    CHECK(stopped.count("denied") == 1);
+    CHECK(stopped.count("served") == 1);
+  }
+  SUBCASE("repeated --allow: any block admits") {
+    auto server = start_server({"--allow", "10.0.0.0/8", "--allow", "127.0.0.0/8", "--allow",
+                                "::1/128"});
+    CHECK(echoes("127.0.0.1", server.port));
+    CHECK(echoes("::1", server.port));
+    const auto stopped = stop_server(server, SIGTERM);
+    CHECK(stopped.count("denied") == 0);
+    CHECK(stopped.count("served") == 2);
+  }
+}
+
+TEST_CASE("SIGTERM and SIGINT with clients connected: exit 0, summary, every thread joined") {
+  for (const int signal : {SIGTERM, SIGINT}) {
+    CAPTURE(signal);
+    auto server = start_server();
+    const auto baseline = idle_threads(server);
+    constexpr std::size_t kClients = 10;
+    std::vector<Client> clients;
+    for (std::size_t i = 0; i < kClients; ++i) {
+      clients.push_back(Client::connect(i % 2 == 0 ? "127.0.0.1" : "::1", server.port));
+      const auto hello = bytes_of("client " + std::to_string(i));
+      REQUIRE(clients.back().send_all(hello));
+      REQUIRE(clients.back().read_exact(hello.size()).data == hello);
+    }
+    // One thread per connection, no more, no fewer.
+    CHECK(eventually([&] { return count_threads(server.pid()) == baseline + kClients; }));
+    CHECK(count_threads(server.pid()) == baseline + kClients);
+    const auto stopped = stop_server(server, signal, 30s);  // bounded: it did not hang
+    REQUIRE(stopped.exit_code.has_value());
+    CHECK(*stopped.exit_code == 0);
+    CHECK(count_occurrences(stopped.stderr_text, "summary: ") == 1);
+    CHECK(stopped.count("served") == kClients);
+        CHECK(stopped.count("peak_active") == kClients);
+    // Each client sees the server's end of the stream.
+    for (auto& client : clients) {
+      const auto end = client.read_to_end(20s);
+      CHECK(end.end != End::timeout);
+      CHECK(end.data.empty());
+    }
+  }
+}
+
+TEST_CASE("a port in use is one line on stderr and exit 1") {
+  auto first = start_server({"--bind", "127.0.0.1"});
+  for (const std::string bind : {"127.0.0.1", "::"}) {
+    CAPTURE(bind);
+    const auto run = run_program(
+        {program_path("echo-server"), "--bind", bind, "--port", std::to_string(first.port)});
+    CHECK(run.exit_code == 1);
+    CHECK(count_lines(run.stderr_text) == 1);
+    CHECK(run.stderr_text.find("in use") != std::string::npos);
+    CHECK(run.stdout_text.empty());
+  }
+  CHECK(echoes("127.0.0.1", first.port));  // the first one is untouched
+}
+
+TEST_CASE("bad options and values are one line on stderr and exit 2") {
+  check_usage_error({"--port", "abc"});
+  check_usage_error({"--port", "70000"});
+  check_usage_error({"--port", "-1"});
+  check_usage_error({"--port", "0x10"});
+  check_usage_error({"--port", "a\nb"});  // still one line: control bytes are shown escaped
+  check_usage_error({"--allow", "10.0.0.0/33"});
+  check_usage_error({"--allow", "::1/129"});
+  check_usage_error({"--allow", "nonsense"});
+  check_usage_error({"--bind", "nonsense"});
+  check_usage_error({"--bind", "localhost"});  // an address, not a name
+  check_usage_error({"--frobnicate"});
+  check_usage_error({"extra-argument"});
+  check_usage_error({"--max-conns", "-3"});
+  check_usage_error({"--max-conns", "abc"});
+  check_usage_error({"--max-conns", "99999999999999999999999"});
+  check_usage_error({"--idle-timeout", "0"});
+  check_usage_error({"--idle-timeout", "-1"});
+  check_usage_error({"--idle-timeout", "abc"});
+  check_usage_error({"--idle-timeout", "nan"});
+  check_usage_error({"--idle-timeout", "inf"});
+  check_usage_error({"--idle-timeout", "1e300"});  // would overflow the microsecond count
+  check_usage_error({"--stack-size", "1"});
+  check_usage_error({"--quiet", "--verbose"});
+  check_usage_error({"--port"});
+}
+
+TEST_CASE("--help prints usage and exits 0") {
+  const auto run = run_program({program_path("echo-server"), "--help"});
+  CHECK(run.exit_code == 0);
+  CHECK(run.stdout_text.find("--port") != std::string::npos);
+  CHECK(run.stdout_text.find("--max-conns") != std::string::npos);
+  CHECK(run.stdout_text.find("--idle-timeout") != std::string::npos);
+  CHECK(run.stdout_text.find("--allow") != std::string::npos);
+}
+
+TEST_CASE("--verbose shows the data escaped, never raw control bytes") {
+  auto server = start_server({"--verbose"});
+  auto client = Client::connect("127.0.0.1", server.port);
+  const auto message = bytes_of("\x1b[31mred\n");
+  REQUIRE(client.send_all(message));
+  REQUIRE(client.read_exact(message.size()).data == message);
+  std::string seen;
+  CHECK(eventually([&] {
+    seen = server.process->stderr_so_far();
+    return seen.find("data #") != std::string::npos;
+  }));
+  CHECK(seen.find("\\x1b[31mred\\n") != std::string::npos);
+  CHECK(seen.find('\x1b') == std::string::npos);
+  const auto stopped = stop_server(server, SIGTERM);
+  CHECK(stopped.exit_code == 0);
+  CHECK(stopped.stderr_text.find('\x1b') == std::string::npos);
+}
