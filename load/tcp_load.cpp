@@ -55,10 +55,12 @@ namespace {
 
 // A write gathers at most this much of due messages into one send() (but always one message).
 constexpr std::size_t kWriteBatchBytes = 256 * 1024;
-// Reads go into one buffer per thread of this size.
-constexpr std::size_t kReadBufferBytes = 256 * 1024;
-// Reads on one connection before yielding to the others on the thread.
-constexpr int kReadsPerTurn = 8;
+// Each connection reads into a buffer of its own (an async read owns its buffer until it
+// completes) of message size x depth, within these bounds; all of them together stay under
+// kReadBudgetBytes, so 10,000 connections of 16 KiB messages cost 6.4 KiB each, not 160 MB.
+constexpr std::size_t kMinReadBytes = 64;
+constexpr std::size_t kMaxReadBytes = 256 * 1024;
+constexpr std::size_t kReadBudgetBytes = 64 * 1024 * 1024;
 // Connection attempts in progress at once per thread: a burst of 10,000 SYNs would overflow the
 // server's accept backlog and turn into 1 s, 3 s, ... SYN retransmits.
 constexpr std::size_t kConnectsInFlight = 64;
@@ -123,8 +125,8 @@ class Connection {
   void schedule_next();
   void kick_write();
   void wait_writable();
-  void wait_readable();
-  void read_ready();
+  void read_more();
+  void on_data(std::size_t n);
   void fail(Failure kind, const std::error_code& error = {});
 
   Worker& worker_;
@@ -141,6 +143,7 @@ class Connection {
   std::uint64_t bytes_read_ = 0;
   std::deque<Clock::time_point> due_;  // due times of messages written or queued, not yet echoed
   std::vector<std::byte> pending_;     // the unsent tail of a partial write
+  std::vector<std::byte> read_buffer_;
   std::size_t pending_offset_ = 0;
   Clock::time_point next_due_{};
   Clock::duration interval_{};
@@ -205,7 +208,6 @@ class Worker {
   bool traffic_started() const { return traffic_started_; }
   bool finished() const { return finished_; }
   const Timing& timing() const { return timing_; }
-  std::span<std::byte> read_buffer() { return read_buffer_; }
   std::vector<std::byte>& write_buffer() { return write_buffer_; }
   std::vector<std::uint64_t>& latency_scratch() { return latency_scratch_; }
 
@@ -280,7 +282,7 @@ class Worker {
   }
 
   Shared& shared_;
-  asio::io_context io_;
+  asio::io_context io_{1};  // concurrency hint: run by one thread only, so Asio can skip locking
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   // Connections after io_: destroyed first, while the io_context they use still exists.
   std::vector<std::unique_ptr<Connection>> connections_;
@@ -289,7 +291,6 @@ class Worker {
   Timing timing_{};
   bool traffic_started_ = false;
   bool finished_ = false;
-  std::vector<std::byte> read_buffer_ = std::vector<std::byte>(kReadBufferBytes);
   std::vector<std::byte> write_buffer_;
   std::vector<std::uint64_t> latency_scratch_;
   std::string failure_;  // written by the thread before it ends, read after join()
@@ -344,7 +345,11 @@ void Connection::on_connected(const std::error_code& error) {
   state_ = State::up;
   worker_.shared().connections_up.fetch_add(1);
   worker_.shared().connections_established.fetch_add(1);
-  wait_readable();
+  const auto& config = worker_.config();
+  const std::size_t budget = std::max(kMinReadBytes, kReadBudgetBytes / config.connections);
+  read_buffer_.resize(std::clamp(config.message_size * config.depth, kMinReadBytes,
+                                 std::min(budget, kMaxReadBytes)));
+  read_more();
   if (worker_.traffic_started()) start_traffic();
   worker_.connect_finished();  // may start more connections: keep last
 }
@@ -450,67 +455,51 @@ void Connection::wait_writable() {
   });
 }
 
-void Connection::wait_readable() {
-  socket_.async_wait(asio::ip::tcp::socket::wait_read, [this](const std::error_code& error) {
-    if (state_ != State::up) return;
-    if (error) {
-      fail(classify(error), error);
-      return;
-    }
-    read_ready();
-  });
+// async_read_some, not async_wait + read: Asio re-arms epoll (epoll_ctl) for every async_wait,
+// while a read that found the socket exhausted is simply queued until epoll reports data — one
+// recv per echo, like a hand-written epoll client.
+void Connection::read_more() {
+  socket_.async_read_some(asio::buffer(read_buffer_),
+                          [this](const std::error_code& error, std::size_t n) {
+                            if (state_ != State::up) return;
+                            if (error == asio::error::eof) {
+                              fail(Failure::short_echo, error);
+                            } else if (error) {
+                              fail(classify(error), error);
+                            } else {
+                              on_data(n);
+                              if (state_ == State::up) read_more();
+                            }
+                          });
 }
 
-// Asio's epoll reactor is edge-triggered: wait again only after a read said would_block.
-void Connection::read_ready() {
+void Connection::on_data(std::size_t n) {
   const bool closed_loop = worker_.config().rate <= 0;
-  for (int turn = 0; turn < kReadsPerTurn; ++turn) {
-    std::error_code error;
-    const auto buffer = worker_.read_buffer();
-    const std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), error);
-    if (error == asio::error::would_block) {
-      wait_readable();
-      return;
-    }
-    if (error == asio::error::eof) {
-      fail(Failure::short_echo, error);
-      return;
-    }
-    if (error) {
-      fail(classify(error), error);
-      return;
-    }
-    bytes_read_ += n;
-    if (bytes_read_ > bytes_issued_) {  // more came back than was ever sent
-      fail(Failure::mismatch_extra);
-      return;
-    }
-    const auto now = Clock::now();
-    auto& latencies = worker_.latency_scratch();
-    latencies.clear();
-    std::uint64_t bad = 0;
-    checker_.feed(std::span<const std::byte>(buffer.data(), n), [&](bool intact) {
-      // bytes_read_ ≤ bytes_issued_ guarantees a due time for every completed message.
-      const auto due = due_.front();
-      due_.pop_front();
-      if (intact) {
-        latencies.push_back(nanoseconds(now - due));
-      } else {
-        ++bad;
-      }
-      if (closed_loop && now < worker_.timing().end && !worker_.finished()) {
-        due_.push_back(now);
-        ++queued_;
-      }
-    });
-    if (!latencies.empty() || bad > 0) worker_.record_messages(now, latencies, bad);
-    kick_write();
-    if (state_ != State::up) return;
+  bytes_read_ += n;
+  if (bytes_read_ > bytes_issued_) {  // more came back than was ever sent
+    fail(Failure::mismatch_extra);
+    return;
   }
-  // Still more to read: let the thread's other connections have a turn first.
-  asio::post(worker_.io(), [this] {
-    if (state_ == State::up) read_ready();
+  const auto now = Clock::now();
+  auto& latencies = worker_.latency_scratch();
+  latencies.clear();
+  std::uint64_t bad = 0;
+  checker_.feed(std::span<const std::byte>(read_buffer_.data(), n), [&](bool intact) {
+    // bytes_read_ <= bytes_issued_ guarantees a due time for every completed message.
+    const auto due = due_.front();
+    due_.pop_front();
+    if (intact) {
+      latencies.push_back(nanoseconds(now - due));
+    } else {
+      ++bad;
+    }
+    if (closed_loop && now < worker_.timing().end && !worker_.finished()) {
+      due_.push_back(now);
+      ++queued_;
+    }
   });
+  if (!latencies.empty() || bad > 0) worker_.record_messages(now, latencies, bad);
+  kick_write();
 }
 
 void Connection::fail(Failure kind, const std::error_code&) {

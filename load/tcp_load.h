@@ -78,9 +78,10 @@ struct TcpLoadResult {
 };
 
 // The TCP echo load generator: `connections` connections spread over a few threads, each thread
-// with its own asio::io_context (no locks on the data path), sockets non-blocking and driven by
-// readiness (async_wait), so one shared buffer per thread serves all its connections (10,000
-// connections cost no 10,000 buffers).
+// with its own asio::io_context (no shared state on the data path but one uncontended per-thread
+// stats lock per read). Reads are async_read_some into a per-connection buffer sized to the
+// traffic within a 64 MiB total budget; writes go straight to the non-blocking socket from one
+// buffer per thread (only a tail the socket did not take is kept per connection, and waited on).
 //
 // Closed loop (rate == 0): each connection keeps `depth` messages in flight; a message is due
 // the moment the one before it came back. Open loop (rate > 0): message k of a connection is due
