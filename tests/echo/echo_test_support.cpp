@@ -132,6 +132,21 @@ Client& Client::operator=(Client&& other) noexcept {
 
 Client::~Client() { close(); }
 
+std::string Client::local_endpoint() const {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) return {};
+  char text[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET6) {
+    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
+    ::inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof(text));
+    return "[" + std::string(text) + "]:" + std::to_string(ntohs(v6.sin6_port));
+  }
+  const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
+  ::inet_ntop(AF_INET, &v4.sin_addr, text, sizeof(text));
+  return std::string(text) + ":" + std::to_string(ntohs(v4.sin_port));
+}
+
 std::optional<std::size_t> Client::send_some(std::span<const std::byte> data) {
   for (;;) {
     const ssize_t sent = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);

@@ -83,6 +83,8 @@ class Client {
   ~Client();
 
   int fd() const { return fd_; }
+  // This end's address as the server prints peers: "127.0.0.1:PORT" or "[::1]:PORT".
+  std::string local_endpoint() const;
   bool is_open() const { return fd_ >= 0; }
 
   // Sends all of `data`; false when the peer is gone or the deadline passed.
