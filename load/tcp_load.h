@@ -15,7 +15,7 @@
 
 namespace load {
 
-// What `loadgen tcp` is asked to do.
+// What `loadgen tcp` is asked to do. Threading: a plain value (TcpLoad keeps its own copy).
 struct TcpLoadConfig {
   net::HostPort target;
   std::size_t connections = 1;   // -c
@@ -50,6 +50,7 @@ enum class Phase { connecting, warmup, measuring };
 const char* to_string(Phase phase);
 
 // One line of the per-second series (also what the live progress line shows).
+// Threading: a plain value.
 struct SecondSample {
   double elapsed_s = 0;  // from the start of the run to the end of this interval
   double interval_s = 0;
@@ -60,6 +61,7 @@ struct SecondSample {
   std::uint64_t connect_failures_total = 0;          // since the start
 };
 
+// Threading: a plain value, returned by run().
 struct TcpLoadResult {
   // Messages, bytes and latency count only the measured window (after the warm-up, until -d
   // elapsed or stop()); failures and mismatches count over the whole run, warm-up included.

@@ -27,6 +27,7 @@ void fill_datagram(std::uint64_t sequence, std::span<std::byte> out) noexcept;
 // The number at the start of a datagram (or a chat log's text), if it has one. Thread-safe.
 std::optional<std::uint64_t> datagram_sequence(std::span<const std::byte> datagram) noexcept;
 
+// Threading: plain values.
 struct UdpFloodConfig {
   net::HostPort target;
   std::uint64_t count = 1000;  // -n
