@@ -21,6 +21,13 @@ namespace {
 // does not need a huge buffer.
 constexpr std::size_t kMaxWriteBytes = 4 * 1024 * 1024;
 
+// Keeps a used buffer for reuse, unless it grew large (one huge batch must not pin memory).
+void recycle(BlockingQueue<std::string>& spares, std::string&& buffer) {
+  if (buffer.capacity() > 1024 * 1024) return;
+  buffer.clear();
+  spares.try_put(std::move(buffer));
+}
+
 }  // namespace
 
 ChatLog::ChatLog(std::string path, std::string program, std::FILE* errors,
@@ -35,6 +42,8 @@ ChatLog::ChatLog(std::string path, std::string program, std::FILE* errors,
 }
 
 ChatLog::~ChatLog() { stop(); }
+
+std::string ChatLog::spare_buffer() { return spares_.try_get().value_or(std::string()); }
 
 bool ChatLog::add(MessageBatch&& batch) { return queue_.put(std::move(batch)); }
 
@@ -159,6 +168,7 @@ void ChatLog::run() {
       }
       write_out(text, lines);
       lines = 0;
+      for (auto& batch : batches) recycle(spares_, std::move(batch.lines));
       batches.clear();
     }
     if (fd_ >= 0) {

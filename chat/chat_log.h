@@ -45,6 +45,11 @@ class ChatLog {
   // Refuses further lines, writes everything queued, fsyncs, closes, joins. Idempotent.
   void stop();
 
+  // A cleared string from an already written batch, for the next batch to be built in (the
+  // receiver's buffers go round instead of being allocated per batch); empty if none is spare.
+  // Thread-safe.
+  std::string spare_buffer();
+
   std::uint64_t logged() const { return logged_.load(); }  // lines written
   std::uint64_t failed() const { return failed_.load(); }  // lines lost to write errors
 
@@ -60,6 +65,7 @@ class ChatLog {
   std::string program_;
   std::FILE* errors_;
   BlockingQueue<MessageBatch> queue_;
+  BlockingQueue<std::string> spares_{16};
   int fd_ = -1;               // writer thread only (and the constructor, before it starts)
   bool failing_ = false;      // writer thread only: reported, not yet recovered
   bool at_line_start_ = true; // writer thread only: false after a write cut a line short

@@ -45,15 +45,19 @@ void Receiver::stop() {
 void Receiver::hand_over(std::string& lines, std::size_t count,
                          std::chrono::system_clock::time_point time) {
   if (count == 0) return;
+  // Buffers go round (receiver -> terminal/log -> spare -> receiver), so a flood allocates
+  // nothing per batch once warmed up.
   if (log_ != nullptr) {
     // The terminal may drop its copy under a flood; the log waits for room and never drops.
-    terminal_.show(std::string(lines), count, true);
+    std::string copy = terminal_.spare_buffer();
+    copy.assign(lines);
+    terminal_.show(std::move(copy), count, true);
     log_->add(MessageBatch{time, std::move(lines), count});
+    lines = log_->spare_buffer();
   } else {
     terminal_.show(std::move(lines), count, false);
+    lines = terminal_.spare_buffer();
   }
-  lines = std::string();
-  lines.reserve(4096);
 }
 
 void Receiver::run() {

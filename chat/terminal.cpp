@@ -77,6 +77,8 @@ bool Terminal::say(std::string_view line) {
   return !queue_.closed();
 }
 
+std::string Terminal::spare_buffer() { return spares_.try_get().value_or(std::string()); }
+
 void Terminal::close() {
   {
     std::lock_guard lock(bytes_mutex_);
@@ -136,6 +138,10 @@ void Terminal::run(std::stop_token stop) {
         bytes_ -= chunk->text.size();
       }
       bytes_freed_.notify_all();
+      if (chunk->text.capacity() <= 1024 * 1024) {  // reuse, unless it would pin much memory
+        chunk->text.clear();
+        spares_.try_put(std::move(chunk->text));
+      }
     }
   } catch (const std::exception& error) {
     fmt::print(errors_, "{}: terminal writer stopped: {}\n", program_, error.what());

@@ -56,6 +56,10 @@ class Terminal {
   // joins the thread. Idempotent.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(2));
 
+  // A cleared string from an already written chunk, to build the next one in; empty if none is
+  // spare. Thread-safe.
+  std::string spare_buffer();
+
   std::uint64_t not_shown() const { return not_shown_.load(); }
 
  private:
@@ -73,6 +77,7 @@ class Terminal {
   std::FILE* errors_;
   std::size_t max_write_;
   BlockingQueue<Chunk> queue_;  // unbounded in count: bytes_ bounds it
+  BlockingQueue<std::string> spares_{16};
   const std::size_t max_bytes_;
   std::mutex bytes_mutex_;
   std::condition_variable bytes_freed_;
