@@ -151,7 +151,9 @@ TEST_CASE("loadgen tcp open loop (--rate) with warm-up against echo-server") {
   INFO(run.stderr_text);
   CHECK(run.exit_code == 0);
   CHECK(run.number("msgs") > 0);
-  CHECK(run.number("msgs") <= 400);  // the schedule bounds it: 300/s for 1 s (+ slack)
+  // The schedule bounds it whatever the machine's speed: at most 300/s x (0.5 s warm-up + 1 s)
+  // messages are ever due (+1 per connection for the phase rounding).
+  CHECK(run.number("msgs") <= 453);
   CHECK(run.number("mismatches") == 0);
   CHECK(run.number("errors") == 0);
 }
