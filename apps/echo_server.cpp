@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -28,26 +29,39 @@ constexpr std::string_view kProgram = "echo-server";
 
 enum class Verbosity { quiet, normal, verbose };
 
-// Connection lines on stderr. fmt::print to stderr writes each line with one call, so lines from
-// different connection threads do not interleave.
+// One line on stderr. fmt::print writes each line with one call, so lines from different
+// connection threads do not interleave. It throws when the write fails, as it does for good once
+// the reader of a pipe has gone (`echo-server 2>&1 | head -1`); a log line that cannot be written
+// must not cost a connection or the service, so that error ends here.
+template <typename... Args>
+void log_line(fmt::format_string<Args...> format, Args&&... args) noexcept {
+  try {
+    fmt::print(stderr, format, std::forward<Args>(args)...);
+  } catch (...) {
+    // Nowhere left to report it.
+  }
+}
+
+// Connection lines on stderr. Threading: called from the accept thread and connection threads
+// at once; it holds no state but the immutable verbosity, and log_line is thread-safe.
 class LoggingEvents : public net::ServerEvents {
  public:
   explicit LoggingEvents(Verbosity verbosity) : verbosity_(verbosity) {}
 
   void opened(const net::ConnectionInfo& info) override {
     if (verbosity_ == Verbosity::quiet) return;
-    fmt::print(stderr, "open #{} {}\n", info.id, net::format_endpoint(info.peer));
+    log_line("open #{} {}\n", info.id, net::format_endpoint(info.peer));
   }
   void closed(const net::ConnectionInfo& info, const net::SessionEnd& end) override {
     if (verbosity_ == Verbosity::quiet) return;
-    fmt::print(stderr, "close #{} {} bytes={} ({})\n", info.id, net::format_endpoint(info.peer),
-               end.bytes, end.reason);
+    log_line("close #{} {} bytes={} ({})\n", info.id, net::format_endpoint(info.peer), end.bytes,
+             end.reason);
   }
   void refused(const asio::ip::tcp::endpoint& peer, net::Refusal why) override {
     if (verbosity_ == Verbosity::quiet) return;
-    fmt::print(stderr, "refused {} ({})\n", net::format_endpoint(peer), net::to_string(why));
+    log_line("refused {} ({})\n", net::format_endpoint(peer), net::to_string(why));
   }
-  void notice(std::string_view text) override { fmt::print(stderr, "{}: {}\n", kProgram, text); }
+  void notice(std::string_view text) override { log_line("{}: {}\n", kProgram, text); }
 
  private:
   Verbosity verbosity_;
@@ -166,7 +180,7 @@ int main(int argc, char** argv) {
     auto handler = [verbosity](net::TcpStream& stream, const net::ConnectionInfo& info) {
       if (verbosity != Verbosity::verbose) return net::echo_session(stream);
       return net::echo_session(stream, [&info](std::span<const std::byte> data) {
-        fmt::print(stderr, "data #{} {}\n", info.id, chat::escape_text(data));
+        log_line("data #{} {}\n", info.id, chat::escape_text(data));
       });
     };
     net::ThreadPerConnectionServer server(listener, limits, handler, events);
@@ -183,14 +197,13 @@ int main(int argc, char** argv) {
     signals.cancel();  // run() ended by itself (it only does so after stop(): harmless)
     stopper.join();
     const auto stats = server.stats();
-    fmt::print(stderr,
-               "summary: served={} refused={} bytes={} denied={} thread_failures={} "
-               "timed_out={} peak_active={}\n",
-               stats.served, stats.refused, stats.bytes, stats.denied, stats.thread_failures,
-               stats.timed_out, stats.peak_active);
+    log_line("summary: served={} refused={} bytes={} denied={} thread_failures={} "
+             "timed_out={} peak_active={}\n",
+             stats.served, stats.refused, stats.bytes, stats.denied, stats.thread_failures,
+             stats.timed_out, stats.peak_active);
     return 0;
   } catch (const std::exception& error) {
-    fmt::print(stderr, "{}: {}\n", kProgram, error.what());
+    log_line("{}: {}\n", kProgram, error.what());
     return app::kExitFailure;
   }
 }

@@ -2,11 +2,29 @@
 
 #include <pthread.h>
 
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "net/error.h"
 
 namespace net {
+
+namespace {
+
+// Calls an event callback. Events only report (log lines, counters of the owner); one that throws,
+// say because stderr's reader went away, must cost neither the connection nor the accept loop and
+// with it the whole service, so its exception stops here.
+template <typename Call>
+void report(Call&& call) noexcept {
+  try {
+    std::forward<Call>(call)();
+  } catch (...) {
+    // The event is lost; the server's own counters (stats()) still record what happened.
+  }
+}
+
+}  // namespace
 
 std::string_view to_string(Refusal refusal) {
   switch (refusal) {
@@ -50,8 +68,10 @@ void ThreadPerConnectionServer::run() {
     if (accepted.stopped()) break;
     if (accepted.transient_error) {
       if (!paused) {
-        events_.notice(fmt::format("accept: {}; pausing new connections until some close",
-                                   accepted.transient_error.message()));
+        report([&] {
+          events_.notice(fmt::format("accept: {}; pausing new connections until some close",
+                                     accepted.transient_error.message()));
+        });
         paused = true;
       }
       // Sleep instead of spinning: poll would report the pending connection again at once.
@@ -59,7 +79,7 @@ void ThreadPerConnectionServer::run() {
       continue;
     }
     if (paused) {
-      events_.notice("accepting new connections again");
+      report([&] { events_.notice("accepting new connections again"); });
       paused = false;
     }
     admit(std::move(*accepted.stream));
@@ -92,7 +112,7 @@ void ThreadPerConnectionServer::admit(TcpStream stream) {
   const auto peer = stream.remote_endpoint();
   auto refuse = [&](Refusal why) {
     stream.close();
-    events_.refused(peer, why);
+    report([&] { events_.refused(peer, why); });
   };
   if (!limits_.allow.empty()) {
     bool allowed = false;
@@ -129,11 +149,13 @@ void ThreadPerConnectionServer::admit(TcpStream stream) {
     thread_failure_reported_ = true;
     lock.unlock();
     if (first) {
-      events_.notice(fmt::format("cannot start a connection thread ({}); refusing connections "
-                                 "until threads free up", error.code().message()));
+      report([&] {
+        events_.notice(fmt::format("cannot start a connection thread ({}); refusing connections "
+                                   "until threads free up", error.code().message()));
+      });
     }
     node.mapped()->stream.close();
-    events_.refused(peer, Refusal::no_thread);
+    report([&] { events_.refused(peer, Refusal::no_thread); });
     return;
   }
   ++stats_.served;
@@ -141,14 +163,14 @@ void ThreadPerConnectionServer::admit(TcpStream stream) {
   thread_failure_reported_ = false;
   stats_.peak_active = std::max(stats_.peak_active, sessions_.size());
   lock.unlock();
-  if (threads_recovered) events_.notice("connection threads start again");
+  if (threads_recovered) report([&] { events_.notice("connection threads start again"); });
 }
 
 void ThreadPerConnectionServer::run_session(Session& session) {
   SessionEnd end;
   try {
     // Said here, not by the accept thread, so a connection's open line always precedes its close.
-    events_.opened(session.info);
+    report([&] { events_.opened(session.info); });
     session.stream.set_timeout(limits_.idle_timeout);
     end = handler_(session.stream, session.info);
   } catch (const std::exception& error) {
@@ -158,11 +180,7 @@ void ThreadPerConnectionServer::run_session(Session& session) {
   } catch (...) {
     end.reason = "handler failed: unknown exception";
   }
-  try {
-    events_.closed(session.info, end);
-  } catch (...) {
-    // Logging must not take the server down either; the counters below still record the end.
-  }
+  report([&] { events_.closed(session.info, end); });
   std::unique_ptr<Session> finished;
   {
     std::lock_guard lock(mutex_);

@@ -56,6 +56,8 @@ struct ServerStats {
 
 // What a server tells its owner. Callbacks run on the accept thread (refused, notice) or on a
 // connection's own thread (opened, then closed), so implementations must be thread-safe.
+// They only report: an exception from one is swallowed (a log line that cannot be written must
+// not end a connection or the accept loop), so they should not count on throwing.
 class ServerEvents {
  public:
   virtual ~ServerEvents() = default;
