@@ -22,12 +22,34 @@ bool is_transient(const std::error_code& error) {
          error == std::errc::no_buffer_space || error == std::errc::not_enough_memory;
 }
 
-bool is_retry_now(const std::error_code& error) {
+bool is_retry_now(std::error_code error) {
   // The connection went away before we took it, or a signal interrupted us: just accept again.
-  return error == std::errc::operation_would_block ||
-         error == std::errc::resource_unavailable_try_again ||
-         error == std::errc::connection_aborted || error == std::errc::interrupted ||
-         error == std::errc::protocol_error;
+  // Linux also hands the pending network error of the new connection to accept() itself; accept(2)
+  // says to treat those like EAGAIN, since they are about that one peer, not the listener.
+  // Letting one of them end the accept loop would let a single remote peer stop the service.
+  // Each takes its connection off the queue, so retrying at once cannot spin.
+  error = to_system_error(error);
+  if (error.category() != std::system_category()) return false;
+  switch (error.value()) {
+    case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+    case ECONNABORTED:
+    case EINTR:
+    case EPROTO:
+    case ENETDOWN:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+    case ETIMEDOUT:
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace
