@@ -565,7 +565,9 @@ TEST_CASE("SIGTERM in the middle of load: nothing echoed is lost, every thread j
   MESSAGE("server echoed " << stopped->count("bytes") << " bytes in all; echoing clients received "
                            << echoed_to_clients.load());
   CHECK(received_by.size() == static_cast<std::size_t>(kEchoing));
-  for (const auto& [peer, received] : received_by) {
+  for (const auto& entry : received_by) {
+    const std::string& peer = entry.first;  // not a structured binding: CAPTURE's lambda takes it
+    const std::uint64_t received = entry.second;
     CAPTURE(peer);
     const std::string needle = " " + peer + " bytes=";  // "close #N PEER bytes=N (reason)"
     const auto at = stopped->stderr_text.find(needle);
