@@ -23,19 +23,6 @@ using testing_support::program_path;
 
 namespace {
 
-// Threads of an idle server: main (accept loop), the signal waiter and the reaper. Measured
-// rather than assumed, since a sanitizer runtime may add its own.
-std::size_t idle_threads(const ServerRun& server) {
-  std::size_t count = 0;
-  // Settled: the count stops changing once start-up is over.
-  eventually([&] {
-    const auto now = count_threads(server.pid());
-    const bool same = now == count;
-    count = now;
-    return same;
-  }, 5s);
-  return count;
-}
 
 // Runs echo-server with `args` and checks the usage-error contract. Unless the case is about
 // --port, "--port 0" comes first, so that a wrongly accepted value binds no fixed port.
@@ -174,13 +161,7 @@ TEST_CASE("half-close: what was sent before the client's shutdown is echoed, the
 
 TEST_CASE("--max-conns: connections over the cap are closed at once and counted") {
   auto server = start_server({"--max-conns", "3"});
-  std::vector<Client> held;
-  for (int i = 0; i < 3; ++i) {
-    held.push_back(Client::connect("127.0.0.1", server.port));
-    const auto hello = bytes_of("hello " + std::to_string(i));
-    REQUIRE(held.back().send_all(hello));
-    REQUIRE(held.back().read_exact(hello.size()).data == hello);  // served, so counted
-  }
+  auto held = hold_served("127.0.0.1", server.port, 3);  // served, so counted
   std::uint64_t refused = 0;
   {
     auto over = Client::connect("127.0.0.1", server.port);

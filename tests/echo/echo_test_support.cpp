@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -192,12 +193,20 @@ Received Client::read_exact(std::size_t size, std::chrono::milliseconds timeout,
                             std::size_t max_chunk, std::uint64_t seed) {
   std::mt19937_64 generator(seed);
   std::uniform_int_distribution<std::size_t> chunk_size(1, std::max<std::size_t>(1, max_chunk));
-  const auto deadline = Clock::now() + timeout;
+  return read_until(size, Clock::now() + timeout, [&] { return chunk_size(generator); });
+}
+
+Received Client::read_to_end(std::chrono::milliseconds timeout) {
+  return read_until(std::numeric_limits<std::size_t>::max(), Clock::now() + timeout,
+                    [] { return std::size_t{65536}; });
+}
+
+template <typename NextChunk>
+Received Client::read_until(std::size_t size, Clock::time_point deadline, NextChunk next_chunk) {
   Received received;
-  received.data.reserve(size);
   std::array<std::byte, 65536> chunk;
   while (received.data.size() < size) {
-    const auto want = std::min({chunk_size(generator), size - received.data.size(), chunk.size()});
+    const auto want = std::min({next_chunk(), size - received.data.size(), chunk.size()});
     const ssize_t got = ::recv(fd_, chunk.data(), want, 0);
     if (got > 0) {
       received.data.insert(received.data.end(), chunk.begin(), chunk.begin() + got);
@@ -219,32 +228,6 @@ Received Client::read_exact(std::size_t size, std::chrono::milliseconds timeout,
   }
   received.end = End::complete;
   return received;
-}
-
-Received Client::read_to_end(std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  Received received;
-  std::array<std::byte, 65536> chunk;
-  for (;;) {
-    const ssize_t got = ::recv(fd_, chunk.data(), chunk.size(), 0);
-    if (got > 0) {
-      received.data.insert(received.data.end(), chunk.begin(), chunk.begin() + got);
-      continue;
-    }
-    if (got == 0) {
-      received.end = End::eof;
-      return received;
-    }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      received.end = End::reset;
-      return received;
-    }
-    if (wait_for(fd_, POLLIN, deadline) == 0) {
-      received.end = End::timeout;
-      return received;
-    }
-  }
 }
 
 Received Client::exchange(std::span<const std::byte> data, const ExchangeOptions& options) {
@@ -326,6 +309,29 @@ bool echoes(const std::string& host, std::uint16_t port, std::chrono::millisecon
   if (!client->send_all(message, timeout)) return false;
   const auto back = client->read_exact(message.size(), timeout);
   return back.end == End::complete && back.data == message;
+}
+
+std::size_t idle_threads(const ServerRun& server) {
+  std::size_t count = 0;
+  eventually([&] {
+    const auto now = testing_support::count_threads(server.pid());
+    const bool same = now == count;
+    count = now;
+    return same;
+  }, 5s);
+  return count;
+}
+
+std::vector<Client> hold_served(const std::string& host, std::uint16_t port, int count) {
+  std::vector<Client> held;
+  for (int i = 0; i < count; ++i) {
+    held.push_back(Client::connect(host, port));
+    const auto hello = bytes_of("held " + std::to_string(i));
+    if (!held.back().send_all(hello) || held.back().read_exact(hello.size()).data != hello) {
+      throw std::runtime_error("connection " + std::to_string(i) + " was not served");
+    }
+  }
+  return held;
 }
 
 std::string find_in_path(const std::string& name) {

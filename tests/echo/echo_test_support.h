@@ -110,6 +110,10 @@ class Client {
 
  private:
   explicit Client(int fd) : fd_(fd) {}
+  // Reads until `size` bytes, the stream's end or the deadline, each recv asking next_chunk().
+  template <typename NextChunk>
+  Received read_until(std::size_t size, Clock::time_point deadline, NextChunk next_chunk);
+
   int fd_ = -1;
 };
 
@@ -132,6 +136,13 @@ struct ServerRun {
 // Throws std::runtime_error with the server's stderr if it does not start.
 ServerRun start_server(const std::vector<std::string>& extra_args = {},
                        const std::vector<std::string>& wrapper = {});
+
+// Threads of an idle server (main, signal waiter, reaper, and whatever a sanitizer runtime
+// adds), measured once the count stops changing rather than assumed.
+std::size_t idle_threads(const ServerRun& server);
+
+// Opens `count` connections and checks each is served (an echo comes back); throws if not.
+std::vector<Client> hold_served(const std::string& host, std::uint16_t port, int count);
 
 // The key=value pairs of the last "summary:" line in `stderr_text`, if there is one.
 std::optional<std::map<std::string, std::uint64_t>> parse_summary(const std::string& stderr_text);

@@ -28,18 +28,6 @@ using testing_support::count_threads;
 
 namespace {
 
-// Threads of an idle server (main, signal waiter, reaper, and whatever a sanitizer adds),
-// measured once the count stops changing.
-std::size_t idle_threads(const ServerRun& server) {
-  std::size_t count = 0;
-  eventually([&] {
-    const auto now = count_threads(server.pid());
-    const bool same = now == count;
-    count = now;
-    return same;
-  }, 5s);
-  return count;
-}
 
 // Collects failures from client threads, reported on the test's thread.
 class Failures {
@@ -251,13 +239,7 @@ TEST_CASE("half-close at random points: everything sent before it is echoed, the
 TEST_CASE("a connect flood beyond --max-conns: all over the cap are closed, the server goes on") {
   auto server = start_server({"--quiet", "--max-conns", "10"});
   const auto threads = idle_threads(server);
-  std::vector<Client> held;
-  for (int i = 0; i < 10; ++i) {
-    held.push_back(Client::connect("127.0.0.1", server.port));
-    const auto hello = bytes_of("held " + std::to_string(i));
-    REQUIRE(held.back().send_all(hello));
-    REQUIRE(held.back().read_exact(hello.size()).data == hello);
-  }
+  auto held = hold_served("127.0.0.1", server.port, 10);
   constexpr int kWorkers = 4;
   constexpr int kPerWorker = 50;
   Failures failures;
@@ -350,6 +332,22 @@ TEST_CASE("out of descriptors: the accept loop pauses without spinning, says so 
   CHECK(stopped.count("served") == static_cast<std::int64_t>(kClients));
 }
 
+TEST_CASE("SIGTERM while out of descriptors: a clean stop all the same") {
+  const auto prlimit = find_in_path("prlimit");
+  REQUIRE(!prlimit.empty());
+  auto server = start_server({"--quiet"}, {prlimit, "--nofile=32:32"});
+  std::vector<Client> clients;
+  for (int i = 0; i < 40; ++i) clients.push_back(Client::connect("127.0.0.1", server.port));
+  REQUIRE(eventually([&] {
+    return server.process->stderr_so_far().find("pausing new connections") != std::string::npos;
+  }, 30s));
+  const auto stopped = stop_server(server, SIGTERM, 30s);
+  REQUIRE(stopped.exit_code.has_value());
+  CHECK(*stopped.exit_code == 0);
+  CHECK(stopped.count("served") > 0);
+  for (auto& client : clients) CHECK(client.read_to_end(20s).end != End::timeout);
+}
+
 namespace {
 
 // A pids cgroup the test can put the server into, removed when done (once the server is gone).
@@ -433,13 +431,7 @@ TEST_CASE("thread creation failure: the connection is refused cleanly, the serve
   const long tasks = group.read("pids.current");
   REQUIRE(tasks > 0);
   REQUIRE(group.write("pids.max", std::to_string(tasks + 2)));  // room for two connections
-  std::vector<Client> held;
-  for (int i = 0; i < 2; ++i) {
-    held.push_back(Client::connect("127.0.0.1", server.port));
-    const auto hello = bytes_of("thread " + std::to_string(i));
-    REQUIRE(held.back().send_all(hello));
-    REQUIRE(held.back().read_exact(hello.size()).data == hello);
-  }
+  auto held = hold_served("127.0.0.1", server.port, 2);
   // The third and fourth get no thread: closed at once, no data, counted.
   for (int i = 0; i < 2; ++i) {
     auto refused = Client::connect("::1", server.port);
