@@ -174,8 +174,6 @@ int main(int argc, char** argv) {
     net::set_default_thread_stack_size(stack_kib * 1024);
     net::raise_open_file_limit();  // one descriptor per connection: take what the system allows
     net::TcpListener listener(bind_address, port);
-    fmt::print("listening on {}\n", net::format_endpoint(listener.local_endpoint()));
-
     LoggingEvents events(verbosity);
     auto handler = [verbosity](net::TcpStream& stream, const net::ConnectionInfo& info) {
       if (verbosity != Verbosity::verbose) return net::echo_session(stream);
@@ -189,6 +187,9 @@ int main(int argc, char** argv) {
       server.stop();
     });
     try {
+      // Said only now, with the server's own threads running, so that the line means "ready":
+      // whoever waits for it (scripts, tests counting threads in /proc) sees the steady state.
+      fmt::print("listening on {}\n", net::format_endpoint(listener.local_endpoint()));
       server.run();
     } catch (...) {
       signals.cancel();
