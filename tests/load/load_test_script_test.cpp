@@ -34,10 +34,7 @@ std::vector<std::string> split(const std::string& text, char separator) {
 }  // namespace
 
 TEST_CASE("load_test.sh --smoke writes results.csv, results.json, summary.md and PNG plots") {
-  // SUITE_SOURCE_DIR does not reach the tests' environment (tests/CMakeLists.txt passes the two
-  // variables as one ';'-list, and only the first survives): fall back to the compiled-in path.
-  const char* source = std::getenv("SUITE_SOURCE_DIR");
-  if (source == nullptr) source = LOAD_SOURCE_DIR;
+  const char* source = SUITE_SOURCE_DIR;
   const char* bin = std::getenv("SUITE_BIN_DIR");
   REQUIRE(source != nullptr);
   REQUIRE(bin != nullptr);
