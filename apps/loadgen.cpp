@@ -10,7 +10,6 @@
 // included. Exit 0 when the run completed (errors and mismatches are reported, not fatal), 1 when
 // it could not run (nothing resolves, no connection at all, unwritable --json file), 2 for bad
 // options.
-#include <sys/resource.h>
 
 #include <cstdio>
 #include <fstream>
@@ -20,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "apps/app_support.h"
+#include "net/open_file_limit.h"
 #include "load/report.h"
 #include "load/tcp_load.h"
 #include "load/udp_flood.h"
@@ -30,16 +30,6 @@
 namespace {
 
 constexpr std::string_view kProgram = "loadgen";
-
-// 10,000 connections need 10,000 descriptors; the soft limit is often 1,024. Best effort.
-void raise_open_file_limit() {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-  if (limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &limit);
-  }
-}
 
 void write_json(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
@@ -78,25 +68,25 @@ int main(int argc, char** argv) {
   auto* tcp_cmd = cli.add_subcommand("tcp", "TCP echo load with verified echoes and latency");
   tcp_cmd->add_option("target", tcp_target, "HOST:PORT of the echo server")->required();
   tcp_cmd->add_option("-c,--connections", tcp.connections, "connections")
-      ->capture_default_str()->check(CLI::Range(1, 1000000));
+      ->capture_default_str()->check(app::whole_number(1, 1000000));
   tcp_cmd->add_option("-s,--size", tcp.message_size, "bytes per message")
-      ->capture_default_str()->check(CLI::Range(1, 64 * 1024 * 1024));
+      ->capture_default_str()->check(app::whole_number(1, 64 * 1024 * 1024));
   tcp_cmd->add_option("-d,--duration", tcp.duration_s, "measured seconds (after the warm-up)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(app::seconds(/*zero_allowed=*/false));
   tcp_cmd->add_option("--depth", tcp.depth, "messages in flight per connection (closed loop)")
-      ->capture_default_str()->check(CLI::Range(1, 100000));
+      ->capture_default_str()->check(app::whole_number(1, 100000));
   tcp_cmd->add_option("--rate", tcp.rate,
                       "total messages/s, open loop (latency from each message's scheduled time); "
                       "0 = closed loop")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(app::rate());
   tcp_cmd->add_option("--warmup", tcp.warmup_s, "seconds of traffic before measuring")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(app::seconds(/*zero_allowed=*/true));
   tcp_cmd->add_option("--connect-rate", tcp.connect_rate, "new connections/s; 0 = unpaced")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(app::rate());
   tcp_cmd->add_option("--connect-timeout", tcp.connect_timeout_s, "seconds per connect attempt")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(app::seconds(/*zero_allowed=*/false));
   tcp_cmd->add_option("--threads", tcp.threads, "client threads; 0 = min(4, cores)")
-      ->capture_default_str()->check(CLI::Range(0, 256));
+      ->capture_default_str()->check(app::whole_number(0, 256));
   tcp_cmd->add_option("--json", tcp_json_path, "write every figure and the per-second series");
 
   std::string udp_target;
@@ -104,11 +94,12 @@ int main(int argc, char** argv) {
   std::string udp_json_path;
   auto* udp_cmd = cli.add_subcommand("udp", "numbered UDP datagram flood");
   udp_cmd->add_option("target", udp_target, "HOST:PORT to flood")->required();
-  udp_cmd->add_option("-n,--count", udp.count, "datagrams to send")->capture_default_str();
+  udp_cmd->add_option("-n,--count", udp.count, "datagrams to send")
+      ->capture_default_str()->check(app::whole_number(1, 1'000'000'000'000));
   udp_cmd->add_option("--rate", udp.rate, "datagrams/s; 0 = as fast as possible")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(app::rate());
   udp_cmd->add_option("-s,--size", udp.size, "bytes per datagram (10 to 65507)")
-      ->capture_default_str()->check(CLI::Range(load::kMinDatagramSize, load::kMaxDatagramSize));
+      ->capture_default_str()->check(app::whole_number(load::kMinDatagramSize, load::kMaxDatagramSize));
   udp_cmd->add_option("--json", udp_json_path, "write every figure as JSON");
 
   if (const int code = app::parse_command_line(cli, argc, argv); code >= 0) return code;
@@ -121,7 +112,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    raise_open_file_limit();
+    net::raise_open_file_limit();  // 10,000 connections need 10,000 descriptors
     net::SignalWaiter signals;  // before any thread starts; also ignores SIGPIPE
     if (tcp_cmd->parsed()) {
       std::optional<load::TcpLoad> job;

@@ -49,7 +49,9 @@ int main(int argc, char** argv) {
   CLI::App cli{"Full-duplex UDP chat: type lines to send them, see what peers send",
                std::string(kProgram)};
   cli.add_option("--bind", options.bind, "address to listen on (default :: = IPv4 and IPv6)");
-  cli.add_option("--port", options.port, "UDP port; 0 picks a free one")->capture_default_str();
+  cli.add_option("--port", options.port, "UDP port; 0 picks a free one")
+      ->capture_default_str()
+      ->check(app::whole_number(0, 65535));
   cli.add_option("--peer", options.peer, "send typed lines to HOST:PORT (IPv6 as [::1]:7890)");
   auto* log = cli.add_option("--log", options.log, "append the chat to FILE")
                   ->capture_default_str();
@@ -61,7 +63,7 @@ int main(int argc, char** argv) {
   cli.add_option("--linger", options.linger_seconds,
                  "after the end of input, keep receiving for SECS before quitting")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(app::seconds(/*zero_allowed=*/true));
   if (const int code = app::parse_command_line(cli, argc, argv); code >= 0) return code;
 
   asio::ip::address bind_address;

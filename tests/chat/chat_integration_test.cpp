@@ -474,7 +474,8 @@ TEST_CASE("command line: port in use exits 1, bad options exit 2, each with one 
   const std::vector<std::vector<std::string>> bad = {
       {"--port", "65536"}, {"--port", "abc"}, {"--encoding", "latin1"}, {"--peer", "nocolon"},
       {"--peer", "127.0.0.1:0"}, {"--bind", "256.1.1.1"}, {"--log", "x", "--no-log"},
-      {"--linger", "-1"}, {"--frobnicate"}};
+      {"--linger", "-1"}, {"--linger", "nan"}, {"--linger", "1e300"}, {"--port", "0x10"},
+      {"--port", "-1"}, {"--frobnicate"}};
   for (const auto& args : bad) {
     std::vector<std::string> argv{testing_support::program_path("udp-chat")};
     argv.insert(argv.end(), args.begin(), args.end());
