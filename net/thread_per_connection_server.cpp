@@ -62,25 +62,42 @@ void ThreadPerConnectionServer::join_all_sessions() {
 }
 
 void ThreadPerConnectionServer::run() {
+  // Out of descriptors, the loop pauses and retries. As connections close one by one, it often
+  // takes a waiting connection and is out again at once: announcing each of those flaps would
+  // print a pair of lines per close. So a pause is announced when it starts long after the last
+  // resume, or once it has lasted kQuietFlap; a resume only when its pause was announced.
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kQuietFlap = std::chrono::seconds(1);
   bool paused = false;
+  bool pause_announced = false;
+  Clock::time_point paused_since;
+  Clock::time_point resumed_at = Clock::now() - kQuietFlap;
   while (true) {
     AcceptResult accepted = listener_.accept();
     if (accepted.stopped()) break;
     if (accepted.transient_error) {
+      const auto now = Clock::now();
       if (!paused) {
+        paused = true;
+        paused_since = now;
+      }
+      if (!pause_announced && (paused_since - resumed_at >= kQuietFlap ||
+                               now - paused_since >= kQuietFlap)) {
         report([&] {
           events_.notice(fmt::format("accept: {}; pausing new connections until some close",
                                      accepted.transient_error.message()));
         });
-        paused = true;
+        pause_announced = true;
       }
       // Sleep instead of spinning: poll would report the pending connection again at once.
       if (listener_.wait_for_stop(limits_.accept_pause)) break;
       continue;
     }
     if (paused) {
-      report([&] { events_.notice("accepting new connections again"); });
       paused = false;
+      resumed_at = Clock::now();
+      if (pause_announced) report([&] { events_.notice("accepting new connections again"); });
+      pause_announced = false;
     }
     admit(std::move(*accepted.stream));
   }
