@@ -22,9 +22,19 @@ inline constexpr int kExitFailure = 1;
 // Every line reaches a pipe reader at once (scripts and tests wait for "listening on ...").
 inline void flush_lines_always() { std::setvbuf(stdout, nullptr, _IOLBF, 0); }
 
-// One-line usage error, as the contract asks, then the exit code to return.
+// One-line usage error, as the contract asks, then the exit code to return. Control bytes in the
+// message (CLI11 quotes the user's text as it came) are shown as '?', so it stays one line; a
+// stderr nobody reads any more must not turn a usage error into a crash.
 inline int usage_error(std::string_view program, std::string_view message) {
-  fmt::print(stderr, "{}: {}\n", program, message);
+  std::string line(message);
+  for (char& c : line) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) c = '?';
+  }
+  try {
+    fmt::print(stderr, "{}: {}\n", program, line);
+  } catch (...) {
+  }
   return kExitUsage;
 }
 
