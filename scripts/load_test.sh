@@ -123,21 +123,28 @@ echo "server,kind,connections,size,depth,run,msgs,msgs_per_s,MB_per_s,p50_us,p99
 clk_tck=$(getconf CLK_TCK)
 
 # A free TCP or UDP port on loopback (the Asio example and udp-chat take a port number). Bounded.
+# Chosen below the kernel's ephemeral range: after a 10,000-connection point that range is full of
+# client sockets still closing, and a port one of them holds cannot be bound. Sockets in every
+# state count, not only listeners.
 free_port() {
-  local proto=$1 port tries
+  local proto=$1 port tries low
+  low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  ((low > 12000)) || low=32768
   for ((tries = 0; tries < 100; tries++)); do
-    port=$((20000 + RANDOM % 40000))
-    if [[ -z $(ss -Hn"$proto"l "sport = :$port" 2>/dev/null) ]]; then echo "$port"; return 0; fi
+    port=$((10000 + RANDOM % (low - 10000)))
+    if [[ -z $(ss -Hna"$proto" "sport = :$port" 2>/dev/null) ]]; then echo "$port"; return 0; fi
   done
   echo "load_test.sh: no free port found" >&2
   return 1
 }
 
-# Waits (bounded, 15 s) until something listens on the port.
+# Waits (bounded, 15 s) until something listens on the port; gives up early if process $3 (when
+# given) has exited, e.g. because its bind failed.
 wait_listening() {
-  local proto=$1 port=$2 i
+  local proto=$1 port=$2 pid=${3:-} i
   for ((i = 0; i < 150; i++)); do
     [[ -n $(ss -Hn"$proto"l "sport = :$port" 2>/dev/null) ]] && return 0
+    if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
     sleep 0.1
   done
   return 1
@@ -163,10 +170,19 @@ start_server() {
       sleep 0.1
     done
   else
-    server_port=$(free_port t)
-    "$asio_bin" "$server_port" >/dev/null 2>"$work/server.err" &
-    server_pid=$!
-    wait_listening t "$server_port" || server_port=""
+    # The example takes a port number, so a port may still be taken between our look and its bind:
+    # try a few (bounded), each checked by the example still running once the port listens.
+    for ((i = 0; i < 5; i++)); do
+      server_port=$(free_port t)
+      "$asio_bin" "$server_port" >/dev/null 2>"$work/server.err" &
+      server_pid=$!
+      if wait_listening t "$server_port" "$server_pid" && kill -0 "$server_pid" 2>/dev/null; then
+        break
+      fi
+      kill "$server_pid" 2>/dev/null || true
+      wait "$server_pid" 2>/dev/null || true
+      server_port=""
+    done
   fi
   if [[ -z $server_port ]]; then
     echo "load_test.sh: $which server did not start: $(head -c 300 "$work/server.err")" >&2
