@@ -12,6 +12,8 @@ esac
 scripts/setup.sh
 if [[ ! -x build/release/bin/$program ]] || [[ -n $(find apps net chat load CMakeLists.txt \
       -newer "build/release/bin/$program" -print -quit 2>/dev/null) ]]; then
-  scripts/build.sh release >&2
+  # Only the program asked for: a person waiting for a server need not wait for the test suite.
+  [[ -f build/release/CMakeCache.txt ]] || cmake --preset release >/dev/null
+  cmake --build --preset release --target "$program" >&2
 fi
 exec "build/release/bin/$program" "$@"
