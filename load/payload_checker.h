@@ -8,9 +8,11 @@ namespace load {
 
 // The bytes of TCP load messages. Message `sequence` (0, 1, 2, ... per connection) on connection
 // `connection` is `size` bytes; byte i of it is a pure function of (connection, sequence, i):
-// a splitmix64 hash of (connection, sequence, i / 8), byte i % 8 of it. So the client never
-// stores what it sent, yet checks every echoed byte, however the echo is split across reads, and
-// a byte echoed on the wrong connection or in the wrong order fails the check.
+// byte (start + i) mod T of a fixed table of T = 1,048,573 pseudo-random bytes (splitmix64),
+// where start = splitmix64(splitmix64(connection) ^ sequence) mod T. So the client never stores
+// what it sent, yet checks every echoed byte with memcmp, however the echo is split across reads,
+// and a byte echoed on the wrong connection or in the wrong order fails the check (unless two
+// windows start at the same place: a chance of 1 in ~10^6 per message pair).
 //
 // Fills `out` with bytes [offset, offset + out.size()) of that message. Thread-safe (pure).
 void fill_payload(std::uint64_t connection, std::uint64_t sequence, std::size_t offset,
