@@ -137,17 +137,21 @@ void Sender::send_line(std::string_view text) {
   peer_errors_.drain();
 }
 
+LineReader::Status Sender::next_line(std::string& line) {
+  for (;;) {
+    const auto status = reader_.next(line);
+    if (status != LineReader::Status::too_long) return status;
+    error("line too long; not sent");  // dropped whole, so memory stays bounded; read on
+  }
+}
+
 void Sender::run_line_mode(std::stop_token& stop) {
   if (!peer_) say("no peer yet: type /peer HOST:PORT, or /help");
   std::string line;
   while (!stop.stop_requested()) {
-    const auto status = reader_.next(line);
+    const auto status = next_line(line);
     if (status == LineReader::Status::interrupted) return;
     if (status == LineReader::Status::end_of_input) break;
-    if (status == LineReader::Status::too_long) {
-      error("line too long; not sent");
-      continue;
-    }
     const auto command = parse_command(line);
     switch (command.kind) {
       case Command::Kind::send: send_line(command.text); break;
@@ -166,13 +170,9 @@ void Sender::run_menu(std::stop_token& stop) {
   say(menu_prompt(context.state));
   std::string line;
   while (!stop.stop_requested()) {
-    const auto status = reader_.next(line);
+    const auto status = next_line(line);
     if (status == LineReader::Status::interrupted) return;
     if (status == LineReader::Status::end_of_input) break;
-    if (status == LineReader::Status::too_long) {
-      error("line too long; not sent");
-      continue;
-    }
     auto step = menu_step(context, line);
     if (!step.message.empty()) say(step.message);
     switch (step.action) {

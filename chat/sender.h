@@ -69,6 +69,9 @@ class Sender {
 
  private:
   void run(std::stop_token stop);
+  // The next typed line, or why there is none (end of input, interrupted); over-long lines are
+  // reported and skipped here.
+  LineReader::Status next_line(std::string& line);
   void run_line_mode(std::stop_token& stop);
   void run_menu(std::stop_token& stop);
   void linger(std::stop_token& stop);
