@@ -11,6 +11,8 @@
 // it could not run (nothing resolves, no connection at all, unwritable --json file), 2 for bad
 // options.
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -19,13 +21,14 @@
 #include <fmt/format.h>
 
 #include "apps/app_support.h"
-#include "net/open_file_limit.h"
+#include "base/diagnostics.h"
+#include "base/process_settings.h"
+#include "base/signal_waiter.h"
 #include "load/report.h"
 #include "load/tcp_load.h"
 #include "load/udp_flood.h"
 #include "net/endpoint.h"
 #include "net/error.h"
-#include "net/signal_waiter.h"
 
 namespace {
 
@@ -40,7 +43,7 @@ void write_json(const std::string& path, const std::string& text) {
 
 // Runs `job` (a TcpLoad or UdpFlood) while a second thread waits for SIGINT/SIGTERM and stops it.
 template <typename Job, typename Progress>
-auto run_stoppable(net::SignalWaiter& signals, Job& job, const Progress& progress) {
+auto run_stoppable(base::SignalWaiter& signals, Job& job, const Progress& progress) {
   std::jthread stopper([&] {
     if (signals.wait() != 0) job.stop();
   });
@@ -58,6 +61,7 @@ auto run_stoppable(net::SignalWaiter& signals, Job& job, const Progress& progres
 
 int main(int argc, char** argv) {
   app::flush_lines_always();
+  base::Diagnostics diagnostics(STDERR_FILENO, std::string(kProgram));
   CLI::App cli{"Load generator: verified TCP echo load and numbered UDP floods",
                std::string(kProgram)};
   cli.require_subcommand(1);
@@ -102,34 +106,33 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(app::whole_number(load::kMinDatagramSize, load::kMaxDatagramSize));
   udp_cmd->add_option("--json", udp_json_path, "write every figure as JSON");
 
-  if (const int code = app::parse_command_line(cli, argc, argv); code >= 0) return code;
+  if (const int code = app::parse_command_line(cli, argc, argv, diagnostics); code >= 0) return code;
 
   try {
     if (tcp_cmd->parsed()) tcp.target = net::parse_host_port(tcp_target);
     if (udp_cmd->parsed()) udp.target = net::parse_host_port(udp_target);
   } catch (const net::InvalidArgument& error) {
-    return app::usage_error(kProgram, error.what());
+    return app::usage_error(diagnostics, error.what());
   }
 
   try {
-    net::raise_open_file_limit();  // 10,000 connections need 10,000 descriptors
-    net::SignalWaiter signals;  // before any thread starts; also ignores SIGPIPE
+    base::raise_open_file_limit();  // 10,000 connections need 10,000 descriptors
+    base::SignalWaiter signals;  // before any thread starts; also ignores SIGPIPE
     if (tcp_cmd->parsed()) {
       std::optional<load::TcpLoad> job;
       try {
         job.emplace(tcp);
       } catch (const std::invalid_argument& error) {
-        return app::usage_error(kProgram, error.what());
+        return app::usage_error(diagnostics, error.what());
       }
       const auto progress = [&](const load::SecondSample& sample) {
-        fmt::print(stderr, "{}\n", load::tcp_progress_line(sample, tcp.message_size));
+        diagnostics.line(load::tcp_progress_line(sample, tcp.message_size));
       };
       const auto result = run_stoppable(signals, *job, progress);
       fmt::print("{}\n", load::tcp_summary_line(result));
       if (!tcp_json_path.empty()) write_json(tcp_json_path, load::tcp_json(tcp, result));
       if (result.connections_established == 0 && !result.stopped_early) {
-        fmt::print(stderr, "{}: no connection could be made: {}\n", kProgram,
-                   result.first_connect_error);
+        diagnostics.print_error("no connection could be made: {}", result.first_connect_error);
         return app::kExitFailure;
       }
       return 0;
@@ -138,19 +141,19 @@ int main(int argc, char** argv) {
     try {
       job.emplace(udp);
     } catch (const std::invalid_argument& error) {
-      return app::usage_error(kProgram, error.what());
+      return app::usage_error(diagnostics, error.what());
     }
-    const auto progress = [](std::uint64_t sent, std::uint64_t errors, double elapsed) {
-      fmt::print(stderr, "[{:4.0f}s] sent {} ({:.0f}/s) send errors {}\n", elapsed, sent,
+    const auto progress = [&](std::uint64_t sent, std::uint64_t errors, double elapsed) {
+      diagnostics.print("[{:4.0f}s] sent {} ({:.0f}/s) send errors {}", elapsed, sent,
                  elapsed > 0 ? static_cast<double>(sent) / elapsed : 0.0, errors);
     };
     const auto result = run_stoppable(signals, *job, progress);
     fmt::print("{}\n", load::udp_summary_line(udp, result));
-    if (!result.first_error.empty()) fmt::print(stderr, "{}: {}\n", kProgram, result.first_error);
+    if (!result.first_error.empty()) diagnostics.error(result.first_error);
     if (!udp_json_path.empty()) write_json(udp_json_path, load::udp_json(udp, result));
     return 0;
   } catch (const std::exception& error) {
-    fmt::print(stderr, "{}: {}\n", kProgram, error.what());
+    diagnostics.error(error.what());
     return app::kExitFailure;
   }
 }

@@ -9,9 +9,7 @@
 #include <exception>
 #include <system_error>
 
-#include <fmt/format.h>
-
-#include "chat/text_escape.h"
+#include "base/text_escape.h"
 
 namespace chat {
 
@@ -21,31 +19,22 @@ namespace {
 // does not need a huge buffer.
 constexpr std::size_t kMaxWriteBytes = 4 * 1024 * 1024;
 
-// Keeps a used buffer for reuse, unless it grew large (one huge batch must not pin memory).
-void recycle(BlockingQueue<std::string>& spares, std::string&& buffer) {
-  if (buffer.capacity() > 1024 * 1024) return;
-  buffer.clear();
-  spares.try_put(std::move(buffer));
-}
-
 }  // namespace
 
-ChatLog::ChatLog(std::string path, std::string program, std::FILE* errors,
-                 std::size_t max_queued_batches)
-    : path_(std::move(path)),
-      program_(std::move(program)),
-      errors_(errors),
-      queue_(max_queued_batches) {
+ChatLog::ChatLog(std::string path, base::Diagnostics& diagnostics, std::size_t max_queued_batches)
+    : path_(std::move(path)), diagnostics_(diagnostics), queue_(max_queued_batches) {
   // Opened here, before the thread starts, so an unwritable path is reported at startup.
   ensure_open();
   writer_ = std::jthread([this] { run(); });
 }
 
-ChatLog::~ChatLog() { stop(); }
+ChatLog::~ChatLog() {
+  stop();
+}
 
-std::string ChatLog::spare_buffer() { return spares_.try_get().value_or(std::string()); }
-
-bool ChatLog::add(MessageBatch&& batch) { return queue_.put(std::move(batch)); }
+bool ChatLog::add(MessageBatch&& batch) {
+  return queue_.put(std::move(batch));
+}
 
 void ChatLog::stop() {
   queue_.close();
@@ -53,10 +42,9 @@ void ChatLog::stop() {
 }
 
 void ChatLog::report(const std::string& what, int error) {
-  // One fmt::print call: one write on the unbuffered stderr, so lines of threads do not mix.
-  fmt::print(errors_, "{}: chat log {}: {}{}\n", program_, escape_text(path_), what,
-             error != 0 ? std::string(": ") + std::error_code(error, std::system_category()).message() : std::string());
-  std::fflush(errors_);
+  diagnostics_.print_error(
+      "chat log {}: {}{}", base::escape_text(path_), what,
+      error != 0 ? ": " + std::error_code(error, std::system_category()).message() : "");
 }
 
 bool ChatLog::ensure_open() {
@@ -148,27 +136,16 @@ void ChatLog::run() {
       batches.push_back(std::move(*first));
       queue_.try_get_many(batches, 1024);
       for (const auto& batch : batches) {
-        std::string stamp;
-        stamps_.append(stamp, batch.time);
-        stamp += ' ';
-        std::string_view rest = batch.lines;
-        while (!rest.empty()) {
-          const auto end = rest.find('\n');
-          const auto line = rest.substr(0, end == std::string_view::npos ? rest.size() : end + 1);
-          text += stamp;
-          text += line;
-          if (line.back() != '\n') text += '\n';
-          ++lines;
-          rest.remove_prefix(line.size());
-          if (text.size() >= kMaxWriteBytes) {
-            write_out(text, lines);
-            lines = 0;
-          }
+        // A batch is at most a few hundred KiB (the receiver cuts floods into pieces).
+        lines += format_.append(text, batch.time, batch.lines);
+        if (text.size() >= kMaxWriteBytes) {
+          write_out(text, lines);
+          lines = 0;
         }
       }
       write_out(text, lines);
       lines = 0;
-      for (auto& batch : batches) recycle(spares_, std::move(batch.lines));
+      for (auto& batch : batches) spares_.give(std::move(batch.lines));
       batches.clear();
     }
     if (fd_ >= 0) {

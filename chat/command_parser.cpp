@@ -2,7 +2,7 @@
 
 #include <exception>
 
-#include "chat/text_escape.h"
+#include "base/text_escape.h"
 #include "net/error.h"
 
 namespace chat {
@@ -17,13 +17,7 @@ std::string_view trim(std::string_view text) {
   return text.substr(first, last - first + 1);
 }
 
-// User text inside a message: escaped (no control character reaches the terminal) and short.
-std::string shown(std::string_view text) {
-  constexpr std::size_t kMaxShown = 64;
-  std::string out = "'" + escape_text(text.substr(0, kMaxShown));
-  if (text.size() > kMaxShown) out += "...";
-  return out + "'";
-}
+using base::quote_for_error;
 
 Command invalid(std::string message) {
   return Command{Command::Kind::invalid, std::move(message), {}};
@@ -52,7 +46,8 @@ Command parse_command(std::string_view line) {
     return Command{Command::Kind::quit, {}, {}};
   }
   if (name == "/help" || name == "/?") return Command{Command::Kind::help, {}, {}};
-  return invalid("unknown command " + shown(name) + "; type /help (start a line with // to send "
+  return invalid("unknown command " + quote_for_error(name) +
+                 "; type /help (start a line with // to send "
                  "a line that begins with /)");
 }
 
@@ -76,7 +71,7 @@ MenuStep menu_step(const MenuContext& context, std::string_view line) {
       } else if (choice == "2") {
         step.action = MenuStep::Action::quit;
       } else {
-        step.message = "please type 1 (send messages) or 2 (quit), not " + shown(choice);
+        step.message = "please type 1 (send messages) or 2 (quit), not " + quote_for_error(choice);
       }
       return step;
     }
@@ -124,10 +119,14 @@ MenuStep menu_step(const MenuContext& context, std::string_view line) {
 
 std::string_view menu_prompt(MenuState state) {
   switch (state) {
-    case MenuState::choosing: return "1: send messages\n2: quit\nchoose 1 or 2:";
-    case MenuState::asking_ip: return "peer IP address (like 192.168.1.20 or ::1):";
-    case MenuState::asking_port: return "peer port (1-65535):";
-    case MenuState::sending: return "type messages, one per line; an empty line goes back to the menu:";
+    case MenuState::choosing:
+      return "1: send messages\n2: quit\nchoose 1 or 2:";
+    case MenuState::asking_ip:
+      return "peer IP address (like 192.168.1.20 or ::1):";
+    case MenuState::asking_port:
+      return "peer port (1-65535):";
+    case MenuState::sending:
+      return "type messages, one per line; an empty line goes back to the menu:";
   }
   return "";
 }

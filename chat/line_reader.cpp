@@ -1,28 +1,16 @@
 #include "chat/line_reader.h"
 
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdint>
-#include <cstring>
-
-#include "net/error.h"
 
 namespace chat {
 
-LineReader::LineReader(int fd, std::size_t max_line)
-    : fd_(fd), wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), max_line_(max_line) {
-  if (wake_fd_ < 0) net::throw_errno("eventfd for the keyboard reader");
-}
-
-LineReader::~LineReader() { ::close(wake_fd_); }
+LineReader::LineReader(int fd, std::size_t max_line) : fd_(fd), max_line_(max_line) {}
 
 void LineReader::interrupt() noexcept {
-  const std::uint64_t one = 1;
-  // Can only fail when the counter is near overflow, which still leaves it readable.
-  [[maybe_unused]] const auto ignored = ::write(wake_fd_, &one, sizeof(one));
+  waker_.wake();
 }
 
 bool LineReader::fill() {
@@ -73,15 +61,9 @@ LineReader::Status LineReader::next(std::string& line) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       return Status::line;
     }
-    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    const int ready = ::poll(fds, 2, -1);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      eof_ = true;
-      continue;
-    }
-    if (fds[1].revents != 0) return Status::interrupted;
-    if (fds[0].revents != 0 && !fill()) eof_ = true;
+    const short ready = base::wait_for(fd_, POLLIN, waker_);
+    if (ready == 0) return Status::interrupted;  // no time limit: only the waker ends a wait
+    if (ready != 0 && !fill()) eof_ = true;      // POLLIN, POLLHUP, POLLNVAL: fill() tells which
   }
 }
 

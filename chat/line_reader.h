@@ -3,11 +3,13 @@
 #include <cstddef>
 #include <string>
 
+#include "base/waker.h"
+
 namespace chat {
 
 // Reads lines from a descriptor (the chat's stdin) in a way another thread can interrupt: a
 // blocking read of a terminal cannot be woken, so the reader waits in poll() on the descriptor
-// and on an eventfd that interrupt() signals. That is how SIGINT/SIGTERM stop the keyboard
+// and on a base::Waker that interrupt() wakes. That is how SIGINT/SIGTERM stop the keyboard
 // thread of the chat cleanly.
 //
 // Lines end at '\n'; a '\r' before it is dropped (input from Windows tools). A last line without
@@ -20,7 +22,6 @@ class LineReader {
   enum class Status { line, end_of_input, interrupted, too_long };
 
   explicit LineReader(int fd, std::size_t max_line = 1024 * 1024);
-  ~LineReader();
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
 
@@ -34,12 +35,12 @@ class LineReader {
   bool fill();  // reads more into buffer_; false at EOF or error
 
   int fd_;
-  int wake_fd_;
+  base::Waker waker_;
   std::size_t max_line_;
   std::string buffer_;
-  std::size_t scanned_ = 0;   // bytes of buffer_ already known to hold no '\n'
+  std::size_t scanned_ = 0;  // bytes of buffer_ already known to hold no '\n'
   bool eof_ = false;
-  bool discarding_ = false;   // inside an over-long line, dropping it up to its '\n'
+  bool discarding_ = false;  // inside an over-long line, dropping it up to its '\n'
 };
 
 }  // namespace chat

@@ -3,20 +3,19 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <mutex>
-#include <string>
+#include <vector>
 
 #include <asio/ip/udp.hpp>
+
+#include "base/diagnostics.h"
+#include "net/udp_socket.h"
 
 namespace chat {
 
 // Tells the user when a peer did not take a message: "127.0.0.1:9 is not listening (ICMP port
-// unreachable)". The chat socket is unconnected (DESIGN.md trap 6), and Linux reports ICMP errors
-// to an unconnected UDP socket only with IP_RECVERR/IPV6_RECVERR, through the socket's error
-// queue; this class turns those on and reads the queue (MSG_ERRQUEUE), which also names the
-// destination the error is about. The queue must be drained: its entries count against the
-// receive buffer.
+// unreachable)". The socket (net::UdpSocket::read_error_reports) names the destination each ICMP
+// error is about; this class only words the reports and keeps them from flooding stderr.
 //
 // A repeat of the same report (same destination and error) within a second is only counted, so a
 // stream of lines to a dead peer does not flood stderr.
@@ -25,9 +24,8 @@ namespace chat {
 // socket reports an error); reported() from any thread.
 class PeerErrorReporter {
  public:
-  // Enables the error queue on `fd` (a UDP socket of the given family). `errors` gets the lines.
-  PeerErrorReporter(int fd, bool ipv6, std::string program = "udp-chat",
-                    std::FILE* errors = stderr);
+  // Turns on the socket's error queue. Construct before the socket is shared between threads.
+  PeerErrorReporter(net::UdpSocket& socket, base::Diagnostics& diagnostics);
 
   // Reads every queued error report and shows it. Never blocks.
   void drain();
@@ -35,12 +33,12 @@ class PeerErrorReporter {
   std::uint64_t reported() const { return reported_.load(); }
 
  private:
-  int fd_;
-  std::string program_;
-  std::FILE* errors_;
-  std::mutex mutex_;  // guards the repeat filter below and keeps drains one at a time
+  net::UdpSocket& socket_;
+  base::Diagnostics& diagnostics_;
+  std::mutex mutex_;  // guards what follows and keeps drains one at a time
+  std::vector<net::ErrorReport> reports_;
   asio::ip::udp::endpoint last_destination_;
-  int last_error_ = 0;
+  std::error_code last_error_;
   std::chrono::steady_clock::time_point last_time_;
   std::atomic<std::uint64_t> reported_{0};
 };

@@ -5,9 +5,7 @@
 #include <memory>
 #include <span>
 
-#include <fmt/format.h>
-
-#include "net/endpoint.h"
+#include "chat/line_format.h"
 
 namespace chat {
 
@@ -25,16 +23,20 @@ constexpr std::uint64_t kMaxErrorReports = 10;
 }  // namespace
 
 Receiver::Receiver(net::UdpSocket& socket, Terminal& terminal, ChatLog* log,
-                   PeerErrorReporter& peer_errors, Options options)
+                   PeerErrorReporter& peer_errors, base::Diagnostics& diagnostics,
+                   Encoding encoding)
     : socket_(socket),
       terminal_(terminal),
       log_(log),
       peer_errors_(peer_errors),
-      options_(std::move(options)) {
+      diagnostics_(diagnostics),
+      encoding_(encoding) {
   thread_ = std::jthread([this] { run(); });
 }
 
-Receiver::~Receiver() { stop(); }
+Receiver::~Receiver() {
+  stop();
+}
 
 void Receiver::stop() {
   if (!thread_.joinable()) return;
@@ -80,12 +82,10 @@ void Receiver::run() {
         ++receive_errors_;
         peer_errors_.drain();  // an ICMP report: the error queue says about which peer
         const auto value = result.error.value();
-        const bool icmp = value == ECONNREFUSED || value == EHOSTUNREACH ||
-                          value == ENETUNREACH || value == EHOSTDOWN;
+        const bool icmp = value == ECONNREFUSED || value == EHOSTUNREACH || value == ENETUNREACH ||
+                          value == EHOSTDOWN;
         if (!icmp && ++errors_in_a_row <= kMaxErrorReports) {
-          fmt::print(options_.errors, "{}: receive: {}; receiving goes on\n", options_.program,
-                     result.error.message());
-          std::fflush(options_.errors);
+          diagnostics_.print_error("receive: {}; receiving goes on", result.error.message());
         }
         continue;
       }
@@ -97,14 +97,13 @@ void Receiver::run() {
         const auto& datagram = datagrams[i];
         if (prefix.empty() || datagram.sender != last_sender) {
           last_sender = datagram.sender;
-          prefix = fmt::format(">>>({}, {}):", net::format_address(last_sender.address()),
-                               last_sender.port());
+          prefix = message_prefix(Direction::received, last_sender);
         }
         lines += prefix;
         append_decoded(lines,
                        std::string_view(reinterpret_cast<const char*>(buffers[i].data()),
                                         std::min(datagram.size, kBufferBytes)),
-                       options_.encoding);
+                       encoding_);
         if (datagram.truncated) lines += " [cut: longer than 64 KiB]";
         lines += '\n';
         ++count;
@@ -118,8 +117,7 @@ void Receiver::run() {
     }
   } catch (const std::exception& failure) {
     // Nothing may escape a thread. Out of memory is the only plausible cause; say it.
-    fmt::print(options_.errors, "{}: receiver stopped: {}\n", options_.program, failure.what());
-    std::fflush(options_.errors);
+    diagnostics_.print_error("receiver stopped: {}", failure.what());
   }
 }
 

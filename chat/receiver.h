@@ -3,15 +3,15 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "base/diagnostics.h"
 #include "chat/chat_log.h"
 #include "chat/peer_error_reporter.h"
 #include "chat/terminal.h"
-#include "chat/text_escape.h"
+#include "chat/text_encoding.h"
 #include "net/udp_socket.h"
 
 namespace chat {
@@ -34,14 +34,8 @@ namespace chat {
 // no longer sends (it stops the socket). Counters from any thread.
 class Receiver {
  public:
-  struct Options {
-    Encoding encoding = Encoding::utf8;
-    std::string program = "udp-chat";
-    std::FILE* errors = stderr;
-  };
-
-  Receiver(net::UdpSocket& socket, Terminal& terminal, ChatLog* log,
-           PeerErrorReporter& peer_errors, Options options);
+  Receiver(net::UdpSocket& socket, Terminal& terminal, ChatLog* log, PeerErrorReporter& peer_errors,
+           base::Diagnostics& diagnostics, Encoding encoding);
   ~Receiver();
   Receiver(const Receiver&) = delete;
   Receiver& operator=(const Receiver&) = delete;
@@ -61,7 +55,8 @@ class Receiver {
   Terminal& terminal_;
   ChatLog* log_;
   PeerErrorReporter& peer_errors_;
-  Options options_;
+  base::Diagnostics& diagnostics_;
+  const Encoding encoding_;
   std::atomic<std::uint64_t> received_{0};
   std::atomic<std::uint64_t> kernel_drops_{0};
   std::atomic<std::uint64_t> receive_errors_{0};

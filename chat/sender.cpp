@@ -7,7 +7,9 @@
 
 #include <fmt/format.h>
 
+#include "base/text_escape.h"
 #include "chat/command_parser.h"
+#include "chat/line_format.h"
 
 namespace chat {
 
@@ -23,30 +25,29 @@ bool is_stale_icmp_error(std::error_code error) {
           value == EHOSTDOWN || value == EPROTO);
 }
 
-std::string endpoint_prefix(std::string_view arrows, const asio::ip::udp::endpoint& peer) {
-  return fmt::format("{}({}, {}):", arrows, net::format_address(peer.address()), peer.port());
-}
-
 }  // namespace
 
 Sender::Sender(net::UdpSocket& socket, Terminal& terminal, ChatLog* log,
-               PeerErrorReporter& peer_errors, int input_fd, Options options,
-               std::function<void()> finished)
+               PeerErrorReporter& peer_errors, base::Diagnostics& diagnostics, int input_fd,
+               Options options, std::function<void()> finished)
     : socket_(socket),
       terminal_(terminal),
       log_(log),
       peer_errors_(peer_errors),
+      diagnostics_(diagnostics),
       options_(std::move(options)),
       finished_(std::move(finished)),
       reader_(input_fd) {
   if (options_.peer) {
     peer_ = options_.peer;
-    peer_prefix_ = endpoint_prefix("<<<", *peer_);
+    peer_prefix_ = message_prefix(Direction::sent, *peer_);
   }
   thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
 }
 
-Sender::~Sender() { stop(); }
+Sender::~Sender() {
+  stop();
+}
 
 void Sender::stop() {
   if (!thread_.joinable()) return;
@@ -60,19 +61,20 @@ std::optional<asio::ip::udp::endpoint> Sender::reachable(
   const auto& bound = local.address();
   for (const auto& candidate : candidates) {
     const auto address = net::unmapped(candidate.address());
-    const bool fits = bound.is_v4()               ? address.is_v4()
-                      : bound.is_unspecified()    ? true
-                                                  : address.is_v6();
+    const bool fits = bound.is_v4()            ? address.is_v4()
+                      : bound.is_unspecified() ? true
+                                               : address.is_v6();
     if (fits) return asio::ip::udp::endpoint(address, candidate.port());
   }
   return std::nullopt;
 }
 
-void Sender::say(std::string_view text) { terminal_.say(text); }
+void Sender::say(std::string_view text) {
+  terminal_.say(text);
+}
 
 void Sender::error(std::string_view text) {
-  fmt::print(options_.errors, "{}: {}\n", options_.program, text);
-  std::fflush(options_.errors);
+  diagnostics_.error(text);
 }
 
 bool Sender::set_peer(const net::HostPort& where) {
@@ -81,23 +83,25 @@ bool Sender::set_peer(const net::HostPort& where) {
     candidates = net::resolve_udp(where);
   } catch (const std::exception& failure) {
     // net::Error says "resolve NAME: cause"; the host was checked for control characters.
-    error(fmt::format("cannot use peer {}: {}; the peer is unchanged", escape_text(where.host),
-                      failure.what()));
+    error(fmt::format("cannot use peer {}: {}; the peer is unchanged",
+                      base::escape_text(where.host), failure.what()));
     return false;
   }
   const auto chosen = reachable(socket_.local_endpoint(), candidates);
   if (!chosen) {
     const bool v4_socket = socket_.local_endpoint().address().is_v4();
-    const auto host = escape_text(where.host);
-    error(fmt::format("cannot use peer {}: it has only {} addresses, and this chat is bound to "
-                      "{} ({} only); the peer is unchanged",
-                      host.find(':') == std::string::npos ? fmt::format("{}:{}", host, where.port)
-                                                          : fmt::format("[{}]:{}", host, where.port), v4_socket ? "IPv6" : "IPv4",
-                      net::format_endpoint(socket_.local_endpoint()), v4_socket ? "IPv4" : "IPv6"));
+    const auto host = base::escape_text(where.host);
+    error(
+        fmt::format("cannot use peer {}: it has only {} addresses, and this chat is bound to "
+                    "{} ({} only); the peer is unchanged",
+                    host.find(':') == std::string::npos ? fmt::format("{}:{}", host, where.port)
+                                                        : fmt::format("[{}]:{}", host, where.port),
+                    v4_socket ? "IPv6" : "IPv4", net::format_endpoint(socket_.local_endpoint()),
+                    v4_socket ? "IPv4" : "IPv6"));
     return false;
   }
   peer_ = chosen;
-  peer_prefix_ = endpoint_prefix("<<<", *peer_);
+  peer_prefix_ = message_prefix(Direction::sent, *peer_);
   say(fmt::format("sending to {}", net::format_endpoint(*peer_)));
   return true;
 }
@@ -154,12 +158,22 @@ void Sender::run_line_mode(std::stop_token& stop) {
     if (status == LineReader::Status::end_of_input) break;
     const auto command = parse_command(line);
     switch (command.kind) {
-      case Command::Kind::send: send_line(command.text); break;
-      case Command::Kind::peer: set_peer(command.peer); break;
-      case Command::Kind::quit: return;
-      case Command::Kind::help: say(command_help()); break;
-      case Command::Kind::invalid: say(command.text); break;
-      case Command::Kind::nothing: break;
+      case Command::Kind::send:
+        send_line(command.text);
+        break;
+      case Command::Kind::peer:
+        set_peer(command.peer);
+        break;
+      case Command::Kind::quit:
+        return;
+      case Command::Kind::help:
+        say(command_help());
+        break;
+      case Command::Kind::invalid:
+        say(command.text);
+        break;
+      case Command::Kind::nothing:
+        break;
     }
   }
   linger(stop);
@@ -176,12 +190,16 @@ void Sender::run_menu(std::stop_token& stop) {
     auto step = menu_step(context, line);
     if (!step.message.empty()) say(step.message);
     switch (step.action) {
-      case MenuStep::Action::quit: return;
-      case MenuStep::Action::send: send_line(step.text); break;
+      case MenuStep::Action::quit:
+        return;
+      case MenuStep::Action::send:
+        send_line(step.text);
+        break;
       case MenuStep::Action::set_peer:
         if (!set_peer(step.peer)) step.next = MenuContext{MenuState::asking_ip, {}};
         break;
-      case MenuStep::Action::none: break;
+      case MenuStep::Action::none:
+        break;
     }
     const bool moved = step.next.state != context.state;
     context = std::move(step.next);

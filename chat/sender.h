@@ -13,11 +13,12 @@
 
 #include <asio/ip/udp.hpp>
 
+#include "base/diagnostics.h"
 #include "chat/chat_log.h"
 #include "chat/line_reader.h"
 #include "chat/peer_error_reporter.h"
 #include "chat/terminal.h"
-#include "chat/text_escape.h"
+#include "chat/text_encoding.h"
 #include "net/endpoint.h"
 #include "net/udp_socket.h"
 
@@ -28,8 +29,8 @@ namespace chat {
 // menu flow (--menu). Sent lines go to the log as "<<<(IP, PORT):TEXT"; they are not echoed.
 //
 // The peer changes only by /peer or the menu; incoming datagrams never redirect replies. A failed
-// send (peer not listening, unresolvable name, wrong address family, too long) is reported on
-// `errors` and the chat goes on.
+// send (peer not listening, unresolvable name, wrong address family, too long) is reported through
+// the diagnostics sink and the chat goes on.
 //
 // It ends by itself on /quit (or menu choice 2) at once, and at the end of input after `linger`
 // of further receiving (the receiver keeps going meanwhile); either way it then calls `finished`,
@@ -45,17 +46,17 @@ class Sender {
     Encoding encoding = Encoding::utf8;
     std::chrono::duration<double> linger{0};
     std::optional<asio::ip::udp::endpoint> peer;  // from --peer, already resolved
-    std::string program = "udp-chat";
-    std::FILE* errors = stderr;
   };
 
   Sender(net::UdpSocket& socket, Terminal& terminal, ChatLog* log, PeerErrorReporter& peer_errors,
-         int input_fd, Options options, std::function<void()> finished);
+         base::Diagnostics& diagnostics, int input_fd, Options options,
+         std::function<void()> finished);
   ~Sender();
   Sender(const Sender&) = delete;
   Sender& operator=(const Sender&) = delete;
 
-  // Ends the thread (interrupting a read or the linger wait) and joins it. Owning thread; idempotent.
+  // Ends the thread (interrupting a read or the linger wait) and joins it. Owning thread;
+  // idempotent.
   void stop();
 
   std::uint64_t sent() const { return sent_.load(); }
@@ -84,6 +85,7 @@ class Sender {
   Terminal& terminal_;
   ChatLog* log_;
   PeerErrorReporter& peer_errors_;
+  base::Diagnostics& diagnostics_;
   Options options_;
   std::function<void()> finished_;
   LineReader reader_;

@@ -1,48 +1,25 @@
 #include "chat/terminal.h"
 
-#include <poll.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <exception>
-#include <system_error>
 
-#include <fmt/format.h>
+#include "base/descriptor_writer.h"
 
 namespace chat {
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-      .count();
+Terminal::Terminal(int fd, base::Diagnostics& diagnostics, std::size_t max_queued_bytes)
+    : fd_(fd), diagnostics_(diagnostics), max_bytes_(max_queued_bytes) {
+  writer_ = std::jthread([this] { run(); });
 }
 
-}  // namespace
-
-Terminal::Terminal(int fd, std::string program, std::FILE* errors, std::size_t max_queued_bytes)
-    : fd_(fd), program_(std::move(program)), errors_(errors), max_bytes_(max_queued_bytes) {
-  // Regular files never block; pipes, FIFOs, sockets and terminals take a page when writable.
-  struct stat status {};
-  const bool regular = ::fstat(fd_, &status) == 0 && S_ISREG(status.st_mode);
-  max_write_ = regular ? 1024 * 1024 : 4096;
-  writer_ = std::jthread([this](std::stop_token stop) { run(stop); });
+Terminal::~Terminal() {
+  stop();
 }
-
-Terminal::~Terminal() { stop(); }
 
 void Terminal::dropped(std::size_t lines) {
   not_shown_ += lines;
   if (!drop_reported_.exchange(true)) {
-    fmt::print(errors_,
-               "{}: the terminal (stdout) is too slow; not showing some messages (they are in "
-               "the chat log)\n",
-               program_);
-    std::fflush(errors_);
+    diagnostics_.error(
+        "the terminal (stdout) is too slow; not showing some messages (they are in the chat log)");
   }
 }
 
@@ -77,8 +54,6 @@ bool Terminal::say(std::string_view line) {
   return !queue_.closed();
 }
 
-std::string Terminal::spare_buffer() { return spares_.try_get().value_or(std::string()); }
-
 void Terminal::close() {
   {
     std::lock_guard lock(bytes_mutex_);
@@ -91,60 +66,36 @@ void Terminal::close() {
 void Terminal::stop(std::chrono::milliseconds grace) {
   close();
   if (!writer_.joinable()) return;
-  give_up_at_.store(now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(grace).count());
-  writer_.request_stop();
+  give_up_.start(grace);
   writer_.join();
 }
 
-bool Terminal::write_all(std::string_view text, const std::stop_token& stop) {
-  while (!text.empty() && !broken_) {
-    pollfd ready{fd_, POLLOUT, 0};
-    const int polled = ::poll(&ready, 1, 100);
-    if (polled < 0 && errno != EINTR) {
-      broken_ = true;
-      break;
-    }
-    if (polled <= 0) {
-      // A reader that takes nothing: keep waiting while the chat runs (it may be paused), but
-      // not past the grace period once the program is stopping.
-      if (stop.stop_requested() && now_ns() >= give_up_at_.load()) return false;
-      continue;
-    }
-    const std::size_t size = std::min(text.size(), max_write_);
-    const ssize_t wrote = ::write(fd_, text.data(), size);
-    if (wrote < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      fmt::print(errors_, "{}: stdout: {}; not showing messages any more\n", program_,
-                 std::error_code(errno, std::system_category()).message());
-      std::fflush(errors_);
-      broken_ = true;
-      break;
-    }
-    text.remove_prefix(static_cast<std::size_t>(wrote));
-  }
-  return !broken_;
-}
-
-void Terminal::run(std::stop_token stop) {
+void Terminal::run() {
   try {
-    bool giving_up = false;
+    base::DescriptorWriter out(fd_);
+    // A reader that takes nothing: keep waiting while the chat runs (it may be paused), but not
+    // past the grace period once the program is stopping.
+    const auto give_up = [this] { return give_up_.expired(); };
+    bool writing = true;  // false once the descriptor failed or was given up on
     while (auto chunk = queue_.get()) {
-      if (giving_up || broken_ || !write_all(chunk->text, stop)) {
-        giving_up = true;
-        not_shown_ += chunk->lines;  // counted, not reported: the summary says it
+      if (writing) {
+        const auto outcome = out.write_all(chunk->text, give_up);
+        if (outcome == base::DescriptorWriter::Outcome::failed) {
+          diagnostics_.print_error("stdout: {}; not showing messages any more",
+                                   out.error().message());
+        }
+        writing = outcome == base::DescriptorWriter::Outcome::written;
       }
+      if (!writing) not_shown_ += chunk->lines;  // counted, not reported: the summary says it
       {
         std::lock_guard lock(bytes_mutex_);
         bytes_ -= chunk->text.size();
       }
       bytes_freed_.notify_all();
-      if (chunk->text.capacity() <= 1024 * 1024) {  // reuse, unless it would pin much memory
-        chunk->text.clear();
-        spares_.try_put(std::move(chunk->text));
-      }
+      spares_.give(std::move(chunk->text));
     }
   } catch (const std::exception& error) {
-    fmt::print(errors_, "{}: terminal writer stopped: {}\n", program_, error.what());
+    diagnostics_.print_error("terminal writer stopped: {}", error.what());
     close();
   }
 }

@@ -1,17 +1,19 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 
-#include "chat/blocking_queue.h"
+#include "base/blocking_queue.h"
+#include "base/descriptor_writer.h"
+#include "base/diagnostics.h"
+#include "base/spare_buffers.h"
 
 namespace chat {
 
@@ -22,12 +24,11 @@ namespace chat {
 //
 // Received lines may be dropped when the reader is too slow (show(..., may_drop=true)): they are
 // in the chat log, and the receiver must go on taking datagrams from the socket, or the kernel
-// drops them for good. Drops are counted (not_shown()) and said once on `errors`. Without a log
-// the receiver passes may_drop=false and waits instead.
+// drops them for good. Drops are counted (not_shown()) and said once through the diagnostics
+// sink. Without a log the receiver passes may_drop=false and waits instead.
 //
-// Writes wait in poll() with a short period, at most 4 KiB at a time for pipes and terminals (a
-// pipe that poll() calls writable takes that much without blocking), so stop() can abandon a
-// reader that never reads instead of hanging the program on exit.
+// Writes go through a base::DescriptorWriter, which never blocks inside write(), so stop() can
+// abandon a reader that never reads instead of hanging the program on exit.
 //
 // Threading: show() and say() are thread-safe; close(), stop() and the destructor from the
 // owning thread only; counters from any thread.
@@ -35,8 +36,7 @@ class Terminal {
  public:
   // At most `max_queued_bytes` of text wait for the descriptor (a slow reader costs no more
   // memory than that).
-  explicit Terminal(int fd, std::string program = "udp-chat", std::FILE* errors = stderr,
-                    std::size_t max_queued_bytes = 16 * 1024 * 1024);
+  Terminal(int fd, base::Diagnostics& diagnostics, std::size_t max_queued_bytes = 16 * 1024 * 1024);
   ~Terminal();
   Terminal(const Terminal&) = delete;
   Terminal& operator=(const Terminal&) = delete;
@@ -58,7 +58,7 @@ class Terminal {
 
   // A cleared string from an already written chunk, to build the next one in; empty if none is
   // spare. Thread-safe.
-  std::string spare_buffer();
+  std::string spare_buffer() { return spares_.take(); }
 
   std::uint64_t not_shown() const { return not_shown_.load(); }
 
@@ -68,25 +68,21 @@ class Terminal {
     std::size_t lines = 0;
   };
 
-  void run(std::stop_token stop);
-  bool write_all(std::string_view text, const std::stop_token& stop);
+  void run();
   void dropped(std::size_t lines);
 
   int fd_;
-  std::string program_;
-  std::FILE* errors_;
-  std::size_t max_write_;
-  BlockingQueue<Chunk> queue_;  // unbounded in count: bytes_ bounds it
-  BlockingQueue<std::string> spares_{16};
+  base::Diagnostics& diagnostics_;
+  base::BlockingQueue<Chunk> queue_;  // unbounded in count: bytes_ bounds it
+  base::SpareBuffers spares_;
   const std::size_t max_bytes_;
   std::mutex bytes_mutex_;
   std::condition_variable bytes_freed_;
-  std::size_t bytes_ = 0;       // guarded by bytes_mutex_: text queued, not yet written
-  bool closed_ = false;         // guarded by bytes_mutex_
+  std::size_t bytes_ = 0;  // guarded by bytes_mutex_: text queued, not yet written
+  bool closed_ = false;    // guarded by bytes_mutex_
   std::atomic<std::uint64_t> not_shown_{0};
   std::atomic<bool> drop_reported_{false};
-  std::atomic<std::int64_t> give_up_at_{INT64_MAX};  // steady_clock ns; set by stop()
-  bool broken_ = false;  // writer thread only: the descriptor failed for good (EPIPE, EBADF...)
+  base::GiveUpDeadline give_up_;  // started by stop()
   std::jthread writer_;
 };
 

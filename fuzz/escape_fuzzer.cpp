@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "chat/text_escape.h"
+#include "base/text_escape.h"
 
 namespace {
 

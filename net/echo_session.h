@@ -4,8 +4,8 @@
 #include <functional>
 #include <span>
 
+#include "net/connection_info.h"
 #include "net/tcp_stream.h"
-#include "net/thread_per_connection_server.h"
 
 namespace net {
 

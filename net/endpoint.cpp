@@ -2,31 +2,17 @@
 
 #include <charconv>
 
-#include <asio/io_context.hpp>
 #include <fmt/format.h>
+#include <asio/io_context.hpp>
 
+#include "base/text_escape.h"
 #include "net/error.h"
 
 namespace net {
 
 namespace {
 
-// Shown in messages: the user's text, cut short and with control bytes made visible, so that a
-// hostile or binary argument cannot garble the one-line error.
-std::string quoted(std::string_view text) {
-  constexpr std::size_t kMaxShown = 64;
-  std::string shown;
-  for (char c : text.substr(0, kMaxShown)) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte >= 0x7f) {
-      shown += fmt::format("\\x{:02x}", byte);
-    } else {
-      shown += c;
-    }
-  }
-  if (text.size() > kMaxShown) shown += "...";
-  return "'" + shown + "'";
-}
+using base::quote_for_error;
 
 template <typename Protocol>
 std::vector<typename Protocol::endpoint> resolve(const HostPort& where) {
@@ -53,7 +39,8 @@ std::uint16_t parse_port(std::string_view text, PortZero zero) {
   const auto [stop, error] = std::from_chars(text.data(), end, value);
   if (text.empty() || error != std::errc() || stop != end || value > 65535 ||
       (value == 0 && zero == PortZero::rejected)) {
-    throw InvalidArgument(fmt::format("bad port {}: expected a number from {}", quoted(text), range));
+    throw InvalidArgument(
+        fmt::format("bad port {}: expected a number from {}", quote_for_error(text), range));
   }
   return static_cast<std::uint16_t>(value);
 }
@@ -66,8 +53,8 @@ asio::ip::address parse_address(std::string_view text) {
   std::error_code error;
   auto address = asio::ip::make_address(std::string(bare), error);
   if (error || bare.empty()) {
-    throw InvalidArgument(
-        fmt::format("bad address {}: expected IPv4 like 127.0.0.1 or IPv6 like ::1", quoted(text)));
+    throw InvalidArgument(fmt::format(
+        "bad address {}: expected IPv4 like 127.0.0.1 or IPv6 like ::1", quote_for_error(text)));
   }
   return address;
 }
@@ -78,7 +65,8 @@ HostPort parse_host_port(std::string_view text, PortZero zero) {
   if (!text.empty() && text.front() == '[') {
     const auto close = text.find(']');
     if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      throw InvalidArgument(fmt::format("bad endpoint {}: expected [IPv6]:PORT", quoted(text)));
+      throw InvalidArgument(
+          fmt::format("bad endpoint {}: expected [IPv6]:PORT", quote_for_error(text)));
     }
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
@@ -86,24 +74,27 @@ HostPort parse_host_port(std::string_view text, PortZero zero) {
   } else {
     const auto colon = text.rfind(':');
     if (colon == std::string_view::npos) {
-      throw InvalidArgument(fmt::format("bad endpoint {}: expected HOST:PORT", quoted(text)));
+      throw InvalidArgument(
+          fmt::format("bad endpoint {}: expected HOST:PORT", quote_for_error(text)));
     }
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
     if (host.find(':') != std::string_view::npos) {
       throw InvalidArgument(
           fmt::format("bad endpoint {}: put IPv6 addresses in brackets, as in [::1]:7890",
-                      quoted(text)));
+                      quote_for_error(text)));
     }
   }
   if (host.empty()) {
-    throw InvalidArgument(fmt::format("bad endpoint {}: the host is empty", quoted(text)));
+    throw InvalidArgument(fmt::format("bad endpoint {}: the host is empty", quote_for_error(text)));
   }
   for (char c : host) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte <= 0x20 || byte >= 0x7f) {
-      throw InvalidArgument(fmt::format("bad endpoint {}: the host has a space or control "
-                                        "character", quoted(text)));
+      throw InvalidArgument(
+          fmt::format("bad endpoint {}: the host has a space or control "
+                      "character",
+                      quote_for_error(text)));
     }
   }
   return HostPort{std::string(host), parse_port(port, zero)};

@@ -1,8 +1,6 @@
 #include "net/tcp_listener.h"
 
 #include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <cerrno>
 
@@ -18,8 +16,8 @@ bool is_transient(const std::error_code& error) {
   // Out of descriptors or kernel memory: the condition passes when connections close, so the
   // server must pause and retry rather than spin or exit.
   return error == std::errc::too_many_files_open ||
-         error == std::errc::too_many_files_open_in_system ||
-         error == std::errc::no_buffer_space || error == std::errc::not_enough_memory;
+         error == std::errc::too_many_files_open_in_system || error == std::errc::no_buffer_space ||
+         error == std::errc::not_enough_memory;
 }
 
 bool is_retry_now(std::error_code error) {
@@ -74,23 +72,15 @@ TcpListener::TcpListener(const asio::ip::address& address, std::uint16_t port, i
   acceptor_.non_blocking(true, error);  // accept only after poll says so; never block in it
   if (error) throw_error(error, "configure", where);
   local_ = acceptor_.local_endpoint();
-  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd_ < 0) throw_errno("eventfd for", where);
 }
 
-TcpListener::~TcpListener() {
-  if (wake_fd_ >= 0) ::close(wake_fd_);
-}
+TcpListener::~TcpListener() = default;
 
 AcceptResult TcpListener::accept() {
   for (;;) {
     if (stop_requested_.load()) return {};
-    pollfd waiting[2] = {{acceptor_.native_handle(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    if (::poll(waiting, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("poll", format_endpoint(local_));
-    }
-    if (waiting[1].revents != 0 || stop_requested_.load()) return {};
+    const short ready = base::wait_for(acceptor_.native_handle(), POLLIN, waker_);
+    if (ready == 0 || stop_requested_.load()) return {};  // woken by stop()
     std::error_code error;
     asio::ip::tcp::socket socket(io_);
     acceptor_.accept(socket, error);
@@ -103,20 +93,16 @@ AcceptResult TcpListener::accept() {
 }
 
 bool TcpListener::wait_for_stop(std::chrono::milliseconds pause) {
-  pollfd waiting{wake_fd_, POLLIN, 0};
-  while (!stop_requested_.load()) {
-    const int ready = ::poll(&waiting, 1, static_cast<int>(pause.count()));
-    if (ready >= 0) break;
-    if (errno != EINTR) break;
+  if (!stop_requested_.load()) {
+    pollfd waiting{waker_.fd(), POLLIN, 0};
+    ::poll(&waiting, 1, static_cast<int>(pause.count()));  // EINTR: a shorter pause, harmless
   }
   return stop_requested_.load();
 }
 
 void TcpListener::stop() noexcept {
   stop_requested_.store(true);
-  const std::uint64_t one = 1;
-  // Never read back: the eventfd stays readable, so every later poll wakes too.
-  [[maybe_unused]] const auto written = ::write(wake_fd_, &one, sizeof(one));
+  waker_.wake();  // stays woken: every later accept() returns at once too
 }
 
 }  // namespace net

@@ -9,6 +9,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 
+#include "base/waker.h"
 #include "net/tcp_stream.h"
 
 namespace net {
@@ -23,11 +24,12 @@ struct AcceptResult {
 
 // A listening TCP socket. Binding "::" gives a dual-stack socket (IPv4 peers arrive mapped, see
 // net::unmapped); SO_REUSEADDR is set so a restarted server can bind while old connections linger
-// in TIME_WAIT (DESIGN.md trap 8: only this socket sets it).
+// in TIME_WAIT (only this socket sets it; on UDP it would let another process share the port).
 //
 // Threading: accept() and wait_for_stop() from the owning thread only; stop() from any thread,
-// and also from a signal handler (it writes to an eventfd). A blocked accept() wakes at once:
-// it polls the socket together with that eventfd (DESIGN.md trap 2).
+// and also from a signal handler (it wakes a base::Waker). A blocked accept() wakes at once: it
+// polls the socket together with the waker, since closing an acceptor from another thread does
+// not wake a blocked accept() on Linux (docs/design.md, "Blocking-socket traps").
 class TcpListener {
  public:
   // Throws net::Error ("bind [::]:12000: Address already in use").
@@ -56,7 +58,7 @@ class TcpListener {
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_;
   asio::ip::tcp::endpoint local_;
-  int wake_fd_ = -1;
+  base::Waker waker_;
   std::atomic<bool> stop_requested_{false};
 };
 

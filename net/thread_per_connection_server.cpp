@@ -1,12 +1,8 @@
 #include "net/thread_per_connection_server.h"
 
-#include <pthread.h>
-
 #include <utility>
 
 #include <fmt/format.h>
-
-#include "net/error.h"
 
 namespace net {
 
@@ -28,10 +24,14 @@ void report(Call&& call) noexcept {
 
 std::string_view to_string(Refusal refusal) {
   switch (refusal) {
-    case Refusal::over_capacity: return "over --max-conns";
-    case Refusal::not_allowed: return "not in --allow";
-    case Refusal::no_thread: return "no thread available";
-    case Refusal::stopping: return "server stopping";
+    case Refusal::over_capacity:
+      return "over the connection cap";
+    case Refusal::not_allowed:
+      return "not in the allow-list";
+    case Refusal::no_thread:
+      return "no thread available";
+    case Refusal::stopping:
+      return "server stopping";
   }
   return "refused";
 }
@@ -81,8 +81,8 @@ void ThreadPerConnectionServer::run() {
         paused = true;
         paused_since = now;
       }
-      if (!pause_announced && (paused_since - resumed_at >= kQuietFlap ||
-                               now - paused_since >= kQuietFlap)) {
+      if (!pause_announced &&
+          (paused_since - resumed_at >= kQuietFlap || now - paused_since >= kQuietFlap)) {
         report([&] {
           events_.notice(fmt::format("accept: {}; pausing new connections until some close",
                                      accepted.transient_error.message()));
@@ -167,8 +167,10 @@ void ThreadPerConnectionServer::admit(TcpStream stream) {
     lock.unlock();
     if (first) {
       report([&] {
-        events_.notice(fmt::format("cannot start a connection thread ({}); refusing connections "
-                                   "until threads free up", error.code().message()));
+        events_.notice(
+            fmt::format("cannot start a connection thread ({}); refusing connections "
+                        "until threads free up",
+                        error.code().message()));
       });
     }
     node.mapped()->stream.close();
@@ -221,18 +223,6 @@ void ThreadPerConnectionServer::reap(std::stop_token stop) {
     lock.unlock();
     joining.clear();  // joins: each of these threads is past its last use of the server
     lock.lock();
-  }
-}
-
-void set_default_thread_stack_size(std::size_t bytes) {
-  pthread_attr_t attributes;
-  pthread_attr_init(&attributes);
-  int error = pthread_attr_setstacksize(&attributes, bytes);
-  if (error == 0) error = pthread_setattr_default_np(&attributes);
-  pthread_attr_destroy(&attributes);
-  if (error != 0) {
-    throw_error(std::error_code(error, std::system_category()), "set thread stack size",
-                std::to_string(bytes));
   }
 }
 

@@ -15,41 +15,32 @@
 #include <vector>
 
 #include "net/cidr.h"
+#include "net/connection_info.h"
 #include "net/tcp_listener.h"
 #include "net/tcp_stream.h"
 
 namespace net {
 
 struct ServerLimits {
-  std::size_t max_connections = 0;                 // 0: no cap
+  std::size_t max_connections = 0;                  // 0: no cap
   std::optional<TcpStream::Duration> idle_timeout;  // per connection, no progress either way
-  std::vector<Cidr> allow;                         // empty: everyone may connect
-  std::chrono::milliseconds accept_pause{100};     // between retries when out of descriptors
+  std::vector<Cidr> allow;                          // empty: everyone may connect
+  std::chrono::milliseconds accept_pause{100};      // between retries when out of descriptors
 };
 
-struct ConnectionInfo {
-  std::uint64_t id = 0;
-  asio::ip::tcp::endpoint peer;
-};
-
-// How a handler's session ended, for the close log line and the summary.
-struct SessionEnd {
-  std::uint64_t bytes = 0;    // payload bytes the session moved (the echo server: bytes echoed)
-  std::string reason;         // "closed by peer", "idle timeout", "reset: Connection reset by peer"
-  bool timed_out = false;
-};
-
+// Why a connection was closed at once. to_string() words it without naming any command-line
+// option; a program that wants its flags named words it itself. Thread-safe.
 enum class Refusal { over_capacity, not_allowed, no_thread, stopping };
 std::string_view to_string(Refusal refusal);
 
 // Counters of a server; a consistent snapshot from stats().
 struct ServerStats {
-  std::uint64_t served = 0;          // connections handed to a handler
-  std::uint64_t refused = 0;         // closed at once: over the cap
-  std::uint64_t denied = 0;          // closed at once: not in the allow-list
-  std::uint64_t thread_failures = 0; // closed at once: no thread could be started
-  std::uint64_t timed_out = 0;       // sessions ended by the idle timeout
-  std::uint64_t bytes = 0;           // sum of SessionEnd::bytes
+  std::uint64_t served = 0;           // connections handed to a handler
+  std::uint64_t refused = 0;          // closed at once: over the cap
+  std::uint64_t denied = 0;           // closed at once: not in the allow-list
+  std::uint64_t thread_failures = 0;  // closed at once: no thread could be started
+  std::uint64_t timed_out = 0;        // sessions ended by the idle timeout
+  std::uint64_t bytes = 0;            // sum of SessionEnd::bytes
   std::size_t active = 0;
   std::size_t peak_active = 0;
 };
@@ -118,9 +109,5 @@ class ThreadPerConnectionServer {
   bool thread_failure_reported_ = false;
   std::jthread reaper_;
 };
-
-// Sets the stack size of threads started after this call (std::jthread has no such parameter;
-// glibc's default attributes apply to it). Throws net::Error for a size the system rejects.
-void set_default_thread_stack_size(std::size_t bytes);
 
 }  // namespace net

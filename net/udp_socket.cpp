@@ -1,5 +1,7 @@
 #include "net/udp_socket.h"
 
+#include <linux/errqueue.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -7,9 +9,9 @@
 #include <cstring>
 #include <vector>
 
-#include "net/endpoint.h"
 #include <asio/ip/v6_only.hpp>
 
+#include "net/endpoint.h"
 #include "net/error.h"
 
 namespace net {
@@ -78,7 +80,8 @@ ReceiveResult UdpSocket::receive(std::span<const std::span<std::byte>> buffers,
     }
     // MSG_WAITFORONE: block for the first datagram, then take only what is already queued.
     const int got = ::recvmmsg(fd_, headers, static_cast<unsigned>(batch), MSG_WAITFORONE, nullptr);
-    // A receive woken by stop() "succeeds" with an empty datagram (trap 4): the flag decides.
+    // A receive woken by stop() "succeeds" with an empty datagram: the flag decides, and an empty
+    // datagram is never taken for an end of stream.
     if (stop_requested_.load()) {
       result.stopped = true;
       return result;
@@ -110,6 +113,54 @@ ReceiveResult UdpSocket::receive(std::span<const std::span<std::byte>> buffers,
     result.count = static_cast<std::size_t>(got);
     return result;
   }
+}
+
+void UdpSocket::enable_error_reports() {
+  const int on = 1;
+  // IPv4 (and the IPv4-mapped traffic of a dual-stack socket) reports through IP_RECVERR.
+  ::setsockopt(fd_, SOL_IP, IP_RECVERR, &on, sizeof(on));
+  if (local_.address().is_v6()) ::setsockopt(fd_, SOL_IPV6, IPV6_RECVERR, &on, sizeof(on));
+}
+
+std::size_t UdpSocket::read_error_reports(std::vector<ErrorReport>& out, std::size_t max) {
+  std::size_t read = 0;
+  while (read < max) {
+    sockaddr_storage destination{};
+    alignas(cmsghdr) char control[512];
+    char data[1];  // the offending datagram's payload is of no interest; it is truncated
+    iovec vector{data, sizeof(data)};
+    msghdr header{};
+    header.msg_name = &destination;
+    header.msg_namelen = sizeof(destination);
+    header.msg_iov = &vector;
+    header.msg_iovlen = 1;
+    header.msg_control = control;
+    header.msg_controllen = sizeof(control);
+    const ssize_t got = ::recvmsg(fd_, &header, MSG_ERRQUEUE | MSG_DONTWAIT);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      break;  // EAGAIN: nothing (more) queued
+    }
+    int error = 0;
+    for (cmsghdr* item = CMSG_FIRSTHDR(&header); item != nullptr;
+         item = CMSG_NXTHDR(&header, item)) {
+      if ((item->cmsg_level == SOL_IP && item->cmsg_type == IP_RECVERR) ||
+          (item->cmsg_level == SOL_IPV6 && item->cmsg_type == IPV6_RECVERR)) {
+        sock_extended_err extended{};
+        std::memcpy(&extended, CMSG_DATA(item), sizeof(extended));
+        error = static_cast<int>(extended.ee_errno);
+      }
+    }
+    if (error == 0) continue;  // not an error report (say a timestamp): taken off, skipped
+    ErrorReport report;
+    std::memcpy(report.destination.data(), &destination,
+                std::min<std::size_t>(header.msg_namelen, report.destination.capacity()));
+    report.destination.resize(header.msg_namelen);
+    report.error = std::error_code(error, std::system_category());
+    out.push_back(report);
+    ++read;
+  }
+  return read;
 }
 
 void UdpSocket::stop() noexcept {

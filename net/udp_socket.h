@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <system_error>
+#include <vector>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
@@ -20,15 +21,23 @@ struct Datagram {
 
 // Result of one receive(): some datagrams, or none because the socket was stopped.
 struct ReceiveResult {
-  std::size_t count = 0;       // datagrams filled in
-  bool stopped = false;        // stop() was called; count is 0
+  std::size_t count = 0;           // datagrams filled in
+  bool stopped = false;            // stop() was called; count is 0
   std::uint32_t kernel_drops = 0;  // datagrams the kernel dropped so far (SO_RXQ_OVFL), cumulative
-  std::error_code error;       // a reported error (say ICMP unreachable); try again
+  std::error_code error;           // a reported error (say ICMP unreachable); try again
+};
+
+// An ICMP error about a datagram this socket sent: where that datagram was going and what the
+// network answered (ECONNREFUSED for "port unreachable"). Threading: a plain value.
+struct ErrorReport {
+  asio::ip::udp::endpoint destination;
+  std::error_code error;
 };
 
 // An unconnected UDP socket: it talks to whoever the caller chooses per datagram, so one ICMP
-// "port unreachable" can't poison it (DESIGN.md trap 6). No SO_REUSEADDR: another process must
-// not be able to share the port (trap 8). Binding "::" is dual-stack.
+// "port unreachable" can't poison it (a connected UDP socket fails every later call with
+// ECONNREFUSED). No SO_REUSEADDR: another process must not be able to share the port. Binding
+// "::" is dual-stack.
 //
 // Threading: one thread may be blocked in receive() while another calls send_to(); stop() may be
 // called from any thread (and from a signal handler) to wake the receiver, which then returns
@@ -50,6 +59,16 @@ class UdpSocket {
   // queued (one recvmmsg call). Each buffer should hold 65,536 bytes to get any datagram whole.
   ReceiveResult receive(std::span<const std::span<std::byte>> buffers,
                         std::span<Datagram> datagrams);
+
+  // Turns on the socket's error queue (IP_RECVERR, and IPV6_RECVERR for an IPv6 socket). Linux
+  // reports ICMP errors to an unconnected UDP socket only this way, naming the destination; the
+  // queue then must be drained with read_error_reports(), since its entries use the receive
+  // buffer. Call once, before the socket is shared between threads.
+  void enable_error_reports();
+
+  // Moves up to `max` queued error reports to the end of `out`; never blocks. Returns how many.
+  // Thread-safe with respect to send_to() and receive() (the kernel's queue is the only state).
+  std::size_t read_error_reports(std::vector<ErrorReport>& out, std::size_t max = 1024);
 
   // Wakes receive() for good. Any thread; async-signal-safe.
   void stop() noexcept;

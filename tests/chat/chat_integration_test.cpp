@@ -16,7 +16,7 @@
 
 #include <fmt/format.h>
 
-#include "chat/text_escape.h"
+#include "base/text_escape.h"
 #include "net/endpoint.h"
 #include "net/udp_socket.h"
 #include "tests/chat/chat_harness.h"

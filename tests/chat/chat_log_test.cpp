@@ -12,8 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "base/diagnostics.h"
 #include "chat/chat_log.h"
-#include "chat/timestamp_formatter.h"
+#include "chat/line_format.h"
 
 namespace fs = std::filesystem;
 
@@ -34,9 +35,13 @@ struct TempDir {
 // Captures what the log reports, as stderr would show it.
 struct Reports {
   std::FILE* file = std::tmpfile();
-  ~Reports() { std::fclose(file); }
+  base::Diagnostics sink{::fileno(file), "test"};
+  ~Reports() {
+    sink.stop();
+    std::fclose(file);
+  }
   std::string text() {
-    std::fflush(file);
+    sink.flush(std::chrono::seconds(30));
     std::rewind(file);
     std::string out;
     char chunk[4096];
@@ -78,7 +83,7 @@ TEST_CASE("log: lines are appended with a local timestamp and offset, in order, 
     earlier << "earlier line\n";
   }
   Reports reports;
-  chat::ChatLog log(path.string(), "test", reports.file);
+  chat::ChatLog log(path.string(), reports.sink);
   for (int i = 0; i < 1000; ++i) {
     REQUIRE(log.add(batch_of({">>>(127.0.0.1, 5000):n" + std::to_string(i),
                               "<<<(::1, 7890):你好 " + std::to_string(i)})));
@@ -105,8 +110,7 @@ TEST_CASE("log: lines are appended with a local timestamp and offset, in order, 
 TEST_CASE("log: an unwritable path is reported once, counted, and the chat goes on") {
   TempDir dir;
   Reports reports;
-  chat::ChatLog log((dir.path / "no" / "such" / "dir" / "chat.txt").string(), "test",
-                    reports.file);
+  chat::ChatLog log((dir.path / "no" / "such" / "dir" / "chat.txt").string(), reports.sink);
   for (int i = 0; i < 5; ++i) CHECK(log.add(batch_of({"a", "b"})));
   log.stop();
   CHECK(log.logged() == 0);
@@ -121,7 +125,7 @@ TEST_CASE("log: an unwritable path is reported once, counted, and the chat goes 
 TEST_CASE("log: a directory as the log is reported once, and the chat goes on") {
   TempDir dir;
   Reports reports;
-  chat::ChatLog log(dir.path.string(), "test", reports.file);
+  chat::ChatLog log(dir.path.string(), reports.sink);
   CHECK(log.add(batch_of({"a"})));
   CHECK(log.add(batch_of({"b"})));
   log.stop();
@@ -134,7 +138,7 @@ TEST_CASE("log: a directory as the log is reported once, and the chat goes on") 
 
 TEST_CASE("log: a full device (/dev/full) is reported once and counted") {
   Reports reports;
-  chat::ChatLog log("/dev/full", "test", reports.file);
+  chat::ChatLog log("/dev/full", reports.sink);
   for (int i = 0; i < 20; ++i) CHECK(log.add(batch_of({"line " + std::to_string(i)})));
   log.stop();
   CHECK(log.logged() == 0);
@@ -149,7 +153,7 @@ TEST_CASE("log: a log file deleted while the chat runs is created again") {
   TempDir dir;
   const auto path = dir.path / "chat.txt";
   Reports reports;
-  chat::ChatLog log(path.string(), "test", reports.file);
+  chat::ChatLog log(path.string(), reports.sink);
   REQUIRE(log.add(batch_of({"before"})));
   // Wait (bounded) until the first line is on disk, then delete the file under the writer.
   for (int i = 0; i < 3000 && log.logged() < 1; ++i) ::usleep(10'000);
@@ -170,19 +174,19 @@ TEST_CASE("timestamps: local time with milliseconds and a +HH:MM / -HH:MM offset
   // POSIX TZ strings need no tz database: "CST-8" is UTC+8.
   ::setenv("TZ", "CST-8", 1);
   ::tzset();
-  CHECK(chat::TimestampFormatter().format(at) == "2026-11-22T10:15:30.123+08:00");
+  CHECK(chat::LogLineFormatter().timestamp(at) == "2026-11-22T10:15:30.123+08:00");
   ::setenv("TZ", "IST-5:30", 1);
   ::tzset();
-  CHECK(chat::TimestampFormatter().format(at) == "2026-11-22T07:45:30.123+05:30");
+  CHECK(chat::LogLineFormatter().timestamp(at) == "2026-11-22T07:45:30.123+05:30");
   ::setenv("TZ", "EST5", 1);
   ::tzset();
-  chat::TimestampFormatter formatter;
-  CHECK(formatter.format(at) == "2026-11-21T21:15:30.123-05:00");
-  CHECK(formatter.format(at + std::chrono::milliseconds(5)) == "2026-11-21T21:15:30.128-05:00");
-  CHECK(formatter.format(at + std::chrono::milliseconds(900)) == "2026-11-21T21:15:31.023-05:00");
+  chat::LogLineFormatter formatter;
+  CHECK(formatter.timestamp(at) == "2026-11-21T21:15:30.123-05:00");
+  CHECK(formatter.timestamp(at + std::chrono::milliseconds(5)) == "2026-11-21T21:15:30.128-05:00");
+  CHECK(formatter.timestamp(at + std::chrono::milliseconds(900)) == "2026-11-21T21:15:31.023-05:00");
   ::setenv("TZ", "UTC0", 1);
   ::tzset();
-  CHECK(chat::TimestampFormatter().format(at) == "2026-11-22T02:15:30.123+00:00");
+  CHECK(chat::LogLineFormatter().timestamp(at) == "2026-11-22T02:15:30.123+00:00");
   if (saved != nullptr) {
     ::setenv("TZ", saved_tz.c_str(), 1);
   } else {

@@ -37,7 +37,7 @@ TEST_CASE("parse_host_port rejects bad input with one clear line") {
   CHECK_THROWS_WITH(net::parse_host_port("::1:7890"),
                     "bad endpoint '::1:7890': put IPv6 addresses in brackets, as in [::1]:7890");
   // Control bytes in the input are shown escaped, so the message stays one line.
-  CHECK_THROWS_WITH(net::parse_host_port("a\nb"), "bad endpoint 'a\\x0ab': expected HOST:PORT");
+  CHECK_THROWS_WITH(net::parse_host_port("a\nb"), "bad endpoint 'a\\nb': expected HOST:PORT");
 }
 
 TEST_CASE("parse_address takes literals only") {

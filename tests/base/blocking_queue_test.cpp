@@ -9,10 +9,10 @@
 #include <utility>
 #include <vector>
 
-#include "chat/blocking_queue.h"
+#include "base/blocking_queue.h"
 
 using namespace std::chrono_literals;
-using chat::BlockingQueue;
+using base::BlockingQueue;
 
 TEST_CASE("queue: FIFO order, size, empty, full, try variants") {
   BlockingQueue<int> queue(2);
@@ -86,8 +86,9 @@ TEST_CASE("queue: close wakes a blocked consumer and a blocked producer") {
   CHECK_FALSE(waiter.get().has_value());
 }
 
-TEST_CASE("queue: many producers and consumers under contention lose and duplicate nothing, "
-          "and keep each producer's order") {
+TEST_CASE(
+    "queue: many producers and consumers under contention lose and duplicate nothing, "
+    "and keep each producer's order") {
   constexpr int kProducers = 6;
   constexpr int kConsumers = 5;
   constexpr int kPerProducer = 20000;

@@ -9,15 +9,16 @@
 #include <utility>
 #include <vector>
 
-namespace chat {
+namespace base {
 
-// A FIFO queue between threads with the semantics of Python's queue.Queue, which the seed chat
-// used, plus close(): bounded (max_size; 0 = unbounded), put/get that block, variants with a
-// timeout, non-blocking try_put/try_get.
+// A FIFO queue between threads with the semantics of Python's queue.Queue, plus close(): bounded
+// (max_size; 0 = unbounded), put/get that block, variants with a timeout, non-blocking
+// try_put/try_get.
 //
 // close() is how a pipeline ends without losing anything: producers are refused from then on (and
 // blocked ones are woken and refused), while consumers still get every item already queued and
-// only then see the end (nullopt). That replaces the seed's "the log thread never stops".
+// only then see the end (nullopt). A pipeline fed by it can be stopped and joined, where a
+// queue.Queue consumer thread is usually left running until the process dies.
 //
 // Puts take an rvalue and move from it only when the item is actually queued: a refused put
 // (full, timed out or closed) leaves the caller's value intact, so it can be retried or counted.
@@ -145,4 +146,4 @@ class BlockingQueue {
   bool closed_ = false;
 };
 
-}  // namespace chat
+}  // namespace base

@@ -1,0 +1,72 @@
+#include "base/signal_waiter.h"
+
+#include <poll.h>
+
+#include <csignal>
+#include <stdexcept>
+
+namespace base {
+
+namespace {
+
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
+
+// The handler can reach only what is static; there is one waiter per process.
+std::atomic<Waker*> active_waker{nullptr};
+std::atomic<int> first_signal{0};
+
+extern "C" void on_stop_signal(int number) {
+  int none = 0;
+  first_signal.compare_exchange_strong(none, number);
+  if (Waker* waker = active_waker.load()) waker->wake();
+}
+
+void set_disposition(int number, void (*handler)(int)) {
+  struct sigaction action {};
+  action.sa_handler = handler;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  ::sigaction(number, &action, nullptr);
+}
+
+}  // namespace
+
+SignalWaiter::SignalWaiter() {
+  Waker* none = nullptr;
+  if (!active_waker.compare_exchange_strong(none, &waker_)) {
+    throw std::logic_error("one SignalWaiter per process");
+  }
+  first_signal.store(0);
+  set_disposition(SIGPIPE, SIG_IGN);
+  for (const int number : kStopSignals) set_disposition(number, on_stop_signal);
+}
+
+SignalWaiter::~SignalWaiter() {
+  for (const int number : kStopSignals) set_disposition(number, SIG_DFL);
+  active_waker.store(nullptr);
+}
+
+int SignalWaiter::wait() {
+  pollfd ready{waker_.fd(), POLLIN, 0};
+  while (::poll(&ready, 1, -1) <= 0) {
+    // EINTR: our own handler ran on this thread; the waker is readable now, poll again.
+  }
+  return first_signal.load();
+}
+
+void SignalWaiter::cancel() noexcept {
+  waker_.wake();
+}
+
+int SignalWaiter::received() const noexcept {
+  return first_signal.load();
+}
+
+std::jthread SignalWaiter::call_on_signal(std::function<void()> action) {
+  return std::jthread([this, action = std::move(action)](std::stop_token stop) {
+    std::stop_callback end_wait(stop, [this] { cancel(); });
+    if (wait() != 0) action();  // also when ending: a signal that came is acted on
+  });
+}
+
+}  // namespace base

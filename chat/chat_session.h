@@ -1,0 +1,62 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <asio/ip/udp.hpp>
+
+#include "base/diagnostics.h"
+#include "chat/chat_log.h"
+#include "chat/peer_error_reporter.h"
+#include "chat/receiver.h"
+#include "chat/sender.h"
+#include "chat/terminal.h"
+#include "chat/text_encoding.h"
+#include "net/udp_socket.h"
+
+namespace chat {
+
+// What a chat is asked to do (udp-chat's options, already checked). Threading: a plain value.
+struct ChatSettings {
+  Encoding encoding = Encoding::utf8;
+  bool menu = false;
+  std::chrono::duration<double> linger{0};
+  std::optional<asio::ip::udp::endpoint> peer;  // resolved; nullopt: the user picks one later
+  std::optional<std::string> log_path;          // nullopt: no chat log
+  int input_fd = 0;                             // the keyboard (stdin)
+  int output_fd = 1;                            // the screen (stdout)
+};
+
+// One running chat on a bound socket: the terminal writer, the chat log, the receiver and the
+// keyboard sender, wired together, and the one stop sequence that ends them in order (the
+// keyboard first, then the receiver, then the log drains and syncs, then the screen). The
+// program's main only parses options, waits for a signal or for `finished`, and calls stop().
+//
+// Threading: construct, stop() and summary() from the owning thread; `finished` runs on the
+// sender thread (after /quit, or at the end of input once the linger is over).
+class ChatSession {
+ public:
+  ChatSession(net::UdpSocket& socket, base::Diagnostics& diagnostics, ChatSettings settings,
+              std::function<void()> finished);
+  ~ChatSession();
+  ChatSession(const ChatSession&) = delete;
+  ChatSession& operator=(const ChatSession&) = delete;
+
+  // Ends every thread of the chat, drains and syncs the log. Idempotent.
+  void stop();
+
+  // "summary: sent=N received=N logged=N kernel_drops=N ..." (the key=value pairs scripts read).
+  std::string summary() const;
+
+ private:
+  Terminal terminal_;
+  std::unique_ptr<ChatLog> log_;
+  PeerErrorReporter peer_errors_;
+  Receiver receiver_;
+  Sender sender_;
+};
+
+}  // namespace chat

@@ -1,0 +1,86 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "base/text_escape.h"
+
+using base::escape_text;
+
+namespace {
+
+// No byte of the output may be a C0 control, DEL, or a newline: nothing drives a terminal or
+// starts a log line. (C1 controls are two bytes in UTF-8, 0xC2 0x80-0x9F.)
+bool is_safe(const std::string& text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x20 || byte == 0x7f) return false;
+    if (byte == 0xc2 && i + 1 < text.size()) {
+      const auto next = static_cast<unsigned char>(text[i + 1]);
+      if (next >= 0x80 && next <= 0x9f) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("escaping: printable ASCII and Chinese stay readable") {
+  CHECK(escape_text("hello, world") == "hello, world");
+  CHECK(escape_text("你好，世界") == "你好，世界");
+  CHECK(escape_text("") == "");
+}
+
+TEST_CASE("escaping: terminal escape sequences cannot reach the terminal") {
+  const std::string hostile[] = {
+      "\x1b[31mred\x1b[0m",      // colours
+      "\x1b[2J\x1b[H",           // clear screen, cursor home
+      "\x1b]0;owned\x07",        // window title
+      "\x1b[6n",                 // cursor position query (answers go to stdin!)
+      "\x1b]52;c;ZXZpbA==\x07",  // clipboard write
+      "\xc2\x9b"
+      "31m",  // C1 CSI
+      "\x9b"
+      "31m",  // raw C1 byte (invalid UTF-8)
+  };
+  for (const auto& text : hostile) {
+    const auto escaped = escape_text(text);
+    CAPTURE(escaped);
+    CHECK(is_safe(escaped));
+  }
+  CHECK(escape_text("\x1b[31mred") == "\\x1b[31mred");
+  CHECK(escape_text("\xc2\x9b") == "\\xc2\\x9b");
+}
+
+TEST_CASE("escaping: \\r tricks and newlines cannot forge log or terminal lines") {
+  CHECK(escape_text("ok\rFAKE") == "ok\\rFAKE");
+  const auto forged = escape_text("hi\n2026-11-22T10:15:30.123+08:00 <<<(10.0.0.1, 7890):fake");
+  CHECK(forged.find('\n') == std::string::npos);
+  CHECK(forged == "hi\\n2026-11-22T10:15:30.123+08:00 <<<(10.0.0.1, 7890):fake");
+  CHECK(escape_text("a\r\n>>>(1.2.3.4, 5):x") == "a\\r\\n>>>(1.2.3.4, 5):x");
+  CHECK(escape_text("tab\there") == "tab\\there");
+  CHECK(escape_text("back\\slash") == "back\\\\slash");  // so \x41 typed by a peer stays distinct
+  CHECK(escape_text("\\x41") != escape_text("A"));
+}
+
+TEST_CASE("escaping: NUL, DEL, invalid and truncated UTF-8 become \\xNN") {
+  CHECK(escape_text(std::string("a\0b", 3)) == "a\\x00b");
+  CHECK(escape_text("\x7f") == "\\x7f");
+  CHECK(escape_text("\xff\xfe") == "\\xff\\xfe");
+  CHECK(escape_text("\xe4\xbd") == "\\xe4\\xbd");  // 你 cut short
+  CHECK(escape_text("\xe4\xbd"
+                    "a") == "\\xe4\\xbda");
+  CHECK(escape_text("\xc0\xaf") == "\\xc0\\xaf");                    // overlong '/'
+  CHECK(escape_text("\xed\xa0\x80") == "\\xed\\xa0\\x80");           // surrogate
+  CHECK(escape_text("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");  // > U+10FFFF
+  CHECK(escape_text("\xe2\x80\xae"
+                    "evil") == "\\u{202e}evil");  // bidi override
+}
+
+TEST_CASE("quote_for_error: quoted, escaped, cut at a character boundary") {
+  CHECK(base::quote_for_error("abc") == "'abc'");
+  CHECK(base::quote_for_error("a\nb\x1b[2J") == "'a\\nb\\x1b[2J'");
+  CHECK(base::quote_for_error(std::string(100, 'x'), 8) == "'xxxxxxxx...'");
+  // "中" is three bytes: a cut after 4 bytes keeps one whole character, never half of one.
+  CHECK(base::quote_for_error("中文字", 4) == "'中...'");
+  CHECK(base::quote_for_error("") == "''");
+}

@@ -1,0 +1,76 @@
+// The waker and the signal waiter: how a blocked thread is told to stop.
+#include <doctest/doctest.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <thread>
+
+#include "base/signal_waiter.h"
+#include "base/waker.h"
+
+TEST_CASE("waker: a wake before the wait is not missed, and stays") {
+  base::Waker waker;
+  CHECK_FALSE(waker.woken());
+  waker.wake();
+  CHECK(waker.woken());
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  CHECK(base::wait_for(fds[0], POLLIN, waker) == 0);  // returns at once: woken
+  CHECK(base::wait_for(fds[0], POLLIN, waker) == 0);  // and again
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST_CASE("waker: wakes a thread blocked on a descriptor that never becomes ready") {
+  base::Waker waker;
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  std::atomic<short> result{-1};
+  std::jthread blocked([&] { result = base::wait_for(fds[0], POLLIN, waker); });
+  waker.wake();
+  blocked.join();  // would hang without the wake
+  CHECK(result == 0);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST_CASE("waker: a ready descriptor is reported as such") {
+  base::Waker waker;
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  REQUIRE(::write(fds[1], "x", 1) == 1);
+  CHECK((base::wait_for(fds[0], POLLIN, waker) & POLLIN) != 0);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST_CASE("signal waiter: SIGINT, SIGTERM and SIGHUP each end the wait with their number") {
+  for (const int number : {SIGINT, SIGTERM, SIGHUP}) {
+    base::SignalWaiter signals;
+    std::raise(number);  // handled: the test process goes on
+    CHECK(signals.wait() == number);
+    CHECK(signals.received() == number);
+  }
+}
+
+TEST_CASE("signal waiter: cancel() ends the wait with 0, and a watching thread is joined") {
+  base::SignalWaiter signals;
+  std::atomic<bool> called{false};
+  {
+    auto watcher = signals.call_on_signal([&] { called = true; });
+  }  // destroyed without a signal: cancelled and joined, never hanging
+  CHECK_FALSE(called);
+  CHECK(signals.wait() == 0);
+}
+
+TEST_CASE("signal waiter: a signal runs the watcher's action on its thread") {
+  base::SignalWaiter signals;
+  std::atomic<bool> called{false};
+  {
+    auto watcher = signals.call_on_signal([&] { called = true; });
+    std::raise(SIGTERM);
+  }
+  CHECK(called);
+}
