@@ -29,7 +29,7 @@ Command parse_command(std::string_view line);
 // The one-line help shown for /help, lines separated by '\n'. Thread-safe.
 std::string_view command_help();
 
-// The classic menu flow of the seed chat (--menu), as a pure state machine: the caller shows
+// The classic menu flow of the Python chat this replaces (--menu), as a pure state machine: the caller shows
 // menu_prompt(state), reads a line, calls menu_step, acts on the result and shows its message (if
 // any) and the next prompt. Bad input keeps the state and explains what is wanted.
 //   choosing     "1" -> asking_ip; "2" -> quit

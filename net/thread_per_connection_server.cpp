@@ -36,6 +36,14 @@ std::string_view to_string(Refusal refusal) {
   return "refused";
 }
 
+std::string summary_line(const ServerStats& stats) {
+  return fmt::format(
+      "summary: served={} refused={} bytes={} denied={} thread_failures={} timed_out={} "
+      "peak_active={}",
+      stats.served, stats.refused, stats.bytes, stats.denied, stats.thread_failures,
+      stats.timed_out, stats.peak_active);
+}
+
 ThreadPerConnectionServer::ThreadPerConnectionServer(TcpListener& listener, ServerLimits limits,
                                                      Handler handler, ServerEvents& events)
     : listener_(listener),

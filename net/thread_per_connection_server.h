@@ -59,6 +59,10 @@ class ServerEvents {
   virtual void notice(std::string_view) {}
 };
 
+// "summary: served=N refused=N bytes=N denied=N thread_failures=N timed_out=N peak_active=N", the
+// echo server's last line (scripts read its key=value pairs). Thread-safe.
+std::string summary_line(const ServerStats& stats);
+
 // Accepts connections and runs `handler` for each on a thread of its own (a std::jthread owned
 // by the server). Enforces the cap, the allow-list and the idle timeout; survives running out of
 // descriptors (pauses accepting, says so once, resumes) and of threads (refuses the connection).
