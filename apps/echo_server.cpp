@@ -17,6 +17,7 @@
 
 int main(int argc, char** argv) {
   base::reexec_with_lean_thread_memory(argv);  // one resident stack page per connection thread
+  base::SignalWaiter signals("echo-server");   // first: also ignores SIGPIPE, for every thread
   app::flush_lines_always();
   base::Diagnostics diagnostics(STDERR_FILENO, "echo-server");
   std::string bind = "::";
@@ -62,7 +63,6 @@ int main(int argc, char** argv) {
                        return std::string(net::to_string(why));
                      });
   try {
-    base::SignalWaiter signals;  // also ignores SIGPIPE
     base::set_default_thread_stack_size(stack_kib * 1024);
     base::raise_open_file_limit();  // one descriptor per connection: take what the system allows
     net::TcpListener listener(net::parse_address(bind), port);

@@ -60,6 +60,7 @@ auto run_stoppable(base::SignalWaiter& signals, Job& job, const Progress& progre
 }  // namespace
 
 int main(int argc, char** argv) {
+  base::SignalWaiter signals("loadgen");  // first: also ignores SIGPIPE, for every thread
   app::flush_lines_always();
   base::Diagnostics diagnostics(STDERR_FILENO, std::string(kProgram));
   CLI::App cli{"Load generator: verified TCP echo load and numbered UDP floods",
@@ -117,7 +118,6 @@ int main(int argc, char** argv) {
 
   try {
     base::raise_open_file_limit();  // 10,000 connections need 10,000 descriptors
-    base::SignalWaiter signals;  // before any thread starts; also ignores SIGPIPE
     if (tcp_cmd->parsed()) {
       std::optional<load::TcpLoad> job;
       try {

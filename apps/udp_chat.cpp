@@ -24,6 +24,7 @@ constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
 }  // namespace
 
 int main(int argc, char** argv) {
+  base::SignalWaiter signals("udp-chat");  // first: also ignores SIGPIPE, for every thread
   app::flush_lines_always();
   base::Diagnostics diagnostics(STDERR_FILENO, "udp-chat");
   std::string bind = "::", peer, log = "chat.txt", encoding = "utf8";
@@ -57,7 +58,6 @@ int main(int argc, char** argv) {
   settings.input_fd = STDIN_FILENO;
   settings.output_fd = STDOUT_FILENO;
   try {
-    base::SignalWaiter signals;  // also ignores SIGPIPE
     net::UdpSocket socket(net::parse_address(bind), port);
     socket.set_receive_buffer(kReceiveBufferBytes);
     if (!peer.empty()) {

@@ -1,8 +1,11 @@
 #include "base/signal_waiter.h"
 
 #include <poll.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <stdexcept>
 
 namespace base {
@@ -14,10 +17,18 @@ constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
 // The handler can reach only what is static; there is one waiter per process.
 std::atomic<Waker*> active_waker{nullptr};
 std::atomic<int> first_signal{0};
+// "PROGRAM: stopped at once by a second signal; what was still queued is lost\n", made before
+// the handlers are installed: a handler may only write() what already exists.
+char second_signal_line[256];
+std::size_t second_signal_length = 0;
 
 extern "C" void on_stop_signal(int number) {
   int none = 0;
-  first_signal.compare_exchange_strong(none, number);
+  if (!first_signal.compare_exchange_strong(none, number)) {
+    [[maybe_unused]] const auto written =
+        ::write(STDERR_FILENO, second_signal_line, second_signal_length);
+    ::_exit(128 + number);
+  }
   if (Waker* waker = active_waker.load()) waker->wake();
 }
 
@@ -31,12 +42,18 @@ void set_disposition(int number, void (*handler)(int)) {
 
 }  // namespace
 
-SignalWaiter::SignalWaiter() {
+SignalWaiter::SignalWaiter(const char* program) {
   Waker* none = nullptr;
   if (!active_waker.compare_exchange_strong(none, &waker_)) {
     throw std::logic_error("one SignalWaiter per process");
   }
   first_signal.store(0);
+  const char* rest = ": stopped at once by a second signal; what was still queued is lost\n";
+  const std::size_t name = std::min(std::strlen(program), sizeof(second_signal_line) / 2);
+  std::memcpy(second_signal_line, program, name);
+  const std::size_t tail = std::min(std::strlen(rest), sizeof(second_signal_line) - name);
+  std::memcpy(second_signal_line + name, rest, tail);
+  second_signal_length = name + tail;
   set_disposition(SIGPIPE, SIG_IGN);
   for (const int number : kStopSignals) set_disposition(number, on_stop_signal);
 }

@@ -14,14 +14,17 @@ namespace base {
 //
 // The handlers only record the signal and wake a Waker, so any thread may take the signal; system
 // calls interrupted by it are restarted (SA_RESTART) or return EINTR, which every poll() loop in
-// the suite retries.
+// the suite retries. A second stop signal means the user does not want to wait for the clean
+// stop (a stalled log, a slow lookup): the process then says so in one line on stderr and ends at
+// once with exit code 128 + the signal (130 for a second Ctrl-C).
 //
-// Threading: construct in main, once per process, before the work starts; wait() from one thread;
+// Threading: construct first thing in main (before any thread starts, so that no thread ever runs
+// with SIGPIPE's default action), once per process; wait() from one thread;
 // cancel() from any thread, to end a wait() because the program finished by itself (/quit, EOF).
 // The destructor restores the default dispositions.
 class SignalWaiter {
  public:
-  SignalWaiter();
+  explicit SignalWaiter(const char* program);
   ~SignalWaiter();
   SignalWaiter(const SignalWaiter&) = delete;
   SignalWaiter& operator=(const SignalWaiter&) = delete;

@@ -48,7 +48,7 @@ TEST_CASE("waker: a ready descriptor is reported as such") {
 
 TEST_CASE("signal waiter: SIGINT, SIGTERM and SIGHUP each end the wait with their number") {
   for (const int number : {SIGINT, SIGTERM, SIGHUP}) {
-    base::SignalWaiter signals;
+    base::SignalWaiter signals("test");
     std::raise(number);  // handled: the test process goes on
     CHECK(signals.wait() == number);
     CHECK(signals.received() == number);
@@ -56,7 +56,7 @@ TEST_CASE("signal waiter: SIGINT, SIGTERM and SIGHUP each end the wait with thei
 }
 
 TEST_CASE("signal waiter: cancel() ends the wait with 0, and a watching thread is joined") {
-  base::SignalWaiter signals;
+  base::SignalWaiter signals("test");
   std::atomic<bool> called{false};
   {
     auto watcher = signals.call_on_signal([&] { called = true; });
@@ -66,7 +66,7 @@ TEST_CASE("signal waiter: cancel() ends the wait with 0, and a watching thread i
 }
 
 TEST_CASE("signal waiter: a signal runs the watcher's action on its thread") {
-  base::SignalWaiter signals;
+  base::SignalWaiter signals("test");
   std::atomic<bool> called{false};
   {
     auto watcher = signals.call_on_signal([&] { called = true; });
