@@ -21,9 +21,27 @@ void append_code_point_escape(std::string& out, std::uint32_t code_point) {
   out += '}';
 }
 
-bool is_invisible_format_char(std::uint32_t cp) {
-  return cp == 0x200e || cp == 0x200f || cp == 0x2028 || cp == 0x2029 ||
-         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+// Bidi controls, line and paragraph separators, and every default-ignorable code point (Unicode's
+// DerivedCoreProperties: U+00AD soft hyphen, U+034F, U+061C Arabic letter mark, U+115F/60,
+// U+17B4/5, U+180B-F, U+200B-F zero-width and direction marks, U+202A-E embeddings, U+2060-6F
+// word joiner and isolates, U+3164, U+FE00-F variation selectors, U+FEFF, U+FFA0, U+FFF0-8,
+// U+1BCA0-3, U+1D173-A, U+E0000-E0FFF tags): they can reorder, split or hide what a reader sees.
+bool is_hidden_or_reordering(std::uint32_t cp) {
+  if (cp < 0xad) return false;  // the fast path for Latin text
+  return cp == 0xad || cp == 0x34f || cp == 0x61c || cp == 0x115f || cp == 0x1160 ||
+         cp == 0x17b4 || cp == 0x17b5 || (cp >= 0x180b && cp <= 0x180f) ||
+         (cp >= 0x200b && cp <= 0x200f) || cp == 0x2028 || cp == 0x2029 ||
+         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x206f) || cp == 0x3164 ||
+         (cp >= 0xfe00 && cp <= 0xfe0f) || cp == 0xfeff || cp == 0xffa0 ||
+         (cp >= 0xfff0 && cp <= 0xfff8) || (cp >= 0x1bca0 && cp <= 0x1bca3) ||
+         (cp >= 0x1d173 && cp <= 0x1d17a) || (cp >= 0xe0000 && cp <= 0xe0fff);
+}
+
+// Pictographs that emoji sequences join: the symbol blocks and everything from U+1F000 up to the
+// end of the supplementary symbols (skin tones, flags' regional indicators included).
+bool is_pictograph(std::uint32_t cp) {
+  return (cp >= 0x2300 && cp <= 0x23ff) || (cp >= 0x2600 && cp <= 0x27bf) ||
+         (cp >= 0x2b00 && cp <= 0x2bff) || (cp >= 0x1f000 && cp <= 0x1faff);
 }
 
 // Length of the valid UTF-8 sequence at the start of `text` and its code point, or 0 if the
@@ -57,19 +75,53 @@ std::size_t decode_utf8(std::string_view text, std::uint32_t& code_point) {
   return length;
 }
 
+// An emoji joiner (U+200D) or variation selector (U+FE0E/F) that only shapes the pictograph it
+// follows: let through, since it can neither reorder nor hide text. Elsewhere (between letters,
+// alone) it is escaped like every other invisible character.
+bool is_emoji_shaping(std::uint32_t cp, std::uint32_t previous, std::string_view rest) {
+  if (cp == 0x200d) {
+    std::uint32_t next = 0;
+    return is_pictograph(previous) && !rest.empty() && decode_utf8(rest, next) != 0 &&
+           is_pictograph(next);
+  }
+  if (cp == 0xfe0e || cp == 0xfe0f) {
+    // After a pictograph, or a keycap's digit, '#' or '*' ("1️⃣" is 1, U+FE0F, U+20E3).
+    return is_pictograph(previous) || (previous >= '0' && previous <= '9') || previous == '#' ||
+           previous == '*';
+  }
+  return false;
+}
+
+// True when `bytes` at `at` starts another chat line's prefix, "<<<(" or ">>>(": its first
+// byte is then escaped, so no message can carry a line of its own (after enough spaces that the
+// terminal wraps, say).
+bool starts_line_prefix(std::string_view bytes, std::size_t at) {
+  const auto rest = bytes.substr(at);
+  return rest.starts_with("<<<(") || rest.starts_with(">>>(");
+}
+
 }  // namespace
 
 void append_escaped(std::string& out, std::string_view bytes) {
   out.reserve(out.size() + bytes.size());
   std::size_t i = 0;
+  std::uint32_t previous = 0;  // the last code point passed through unescaped, or 0
   while (i < bytes.size()) {
     const auto byte = static_cast<unsigned char>(bytes[i]);
     if (byte >= 0x20 && byte < 0x7f) {  // printable ASCII, the common case
+      if ((byte == '<' || byte == '>') && starts_line_prefix(bytes, i)) {
+        append_byte_escape(out, byte);
+        previous = 0;
+        ++i;
+        continue;
+      }
       if (byte == '\\') out += '\\';
       out += static_cast<char>(byte);
+      previous = byte;
       ++i;
       continue;
     }
+    previous = byte >= 0x80 ? previous : 0;
     switch (byte) {
       case '\n':
         out += "\\n";
@@ -96,11 +148,15 @@ void append_escaped(std::string& out, std::string_view bytes) {
         append_byte_escape(out, static_cast<unsigned char>(bytes[i + k]));
       }
       i += shown;
-    } else if (is_invisible_format_char(code_point)) {
+      previous = 0;
+    } else if (is_hidden_or_reordering(code_point) &&
+               !is_emoji_shaping(code_point, previous, bytes.substr(i + length))) {
       append_code_point_escape(out, code_point);
+      previous = 0;
       i += length;
     } else {
       out.append(bytes.substr(i, length));
+      previous = code_point;
       i += length;
     }
   }

@@ -13,9 +13,14 @@ namespace base {
 //   \n \r \t \\          -> those two-character escapes
 //   other C0, DEL, C1    -> \xNN for each byte (C1 code points are two bytes in UTF-8)
 //   invalid UTF-8        -> \xNN for each offending byte (overlong, surrogate, > U+10FFFF, cut)
-//   bidi and line/paragraph separators (U+200E/F, U+2028/9, U+202A-E, U+2066-9, U+FEFF)
-//                        -> \u{XXXX}, since they can reorder or split what a reader sees
-// Printable UTF-8, Chinese included, passes unchanged.
+//   bidi controls, line/paragraph separators and every default-ignorable code point (U+061C,
+//   U+200B-F, U+202A-E, U+2060-6F, U+FEFF, U+00AD, tags U+E0000-E0FFF, ...)
+//                        -> \u{XXXX}, since they can reorder, split or hide what a reader sees;
+//                           only an emoji joiner (U+200D between two pictographs) and a
+//                           variation selector right after a pictograph or keycap pass
+//   "<<<(" and ">>>(" (another chat line's prefix) -> \x3c<<( and \x3e>>(
+// Printable UTF-8, Chinese and emoji included, passes unchanged. The escapes are unambiguous:
+// the input can be recovered from the output.
 // Threading: pure function, thread-safe.
 std::string escape_text(std::string_view bytes);
 

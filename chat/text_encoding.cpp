@@ -48,27 +48,51 @@ struct Converted {
   bool stopped_at_bad = false;  // stopped at an invalid (or, at the end, incomplete) sequence
 };
 
-// Converts as much of `in` as is valid, appending the output to `out`.
+thread_local DecodeWork work_of_this_thread;
+
+// Converts as much of `in` as is valid, appending the output to `out`. The output goes through a
+// fixed buffer and is appended as produced: the cost is linear in what is converted, however
+// often a peer's bad bytes make the caller start again.
 Converted convert(IconvHandle& handle, std::string_view in, std::string& out) {
   Converted result;
   ::iconv(handle.get(), nullptr, nullptr, nullptr, nullptr);  // back to the initial state
   auto* in_ptr = const_cast<char*>(in.data());
   std::size_t in_left = in.size();
+  char buffer[4096];
   while (in_left > 0) {
-    const std::size_t start = out.size();
-    const std::size_t room = in_left * 2 + 16;  // GBK->UTF-8 grows at most 3/2; UTF-8->GBK shrinks
-    out.resize(start + room);
-    char* out_ptr = out.data() + start;
-    std::size_t out_left = room;
+    char* out_ptr = buffer;
+    std::size_t out_left = sizeof(buffer);
     const std::size_t rc = ::iconv(handle.get(), &in_ptr, &in_left, &out_ptr, &out_left);
-    out.resize(start + (room - out_left));
+    ++work_of_this_thread.iconv_calls;
+    out.append(buffer, sizeof(buffer) - out_left);
     if (rc != static_cast<std::size_t>(-1)) break;
     if (errno == E2BIG) continue;
     result.stopped_at_bad = true;  // EILSEQ (invalid) or EINVAL (cut short at the end)
     break;
   }
   result.consumed = in.size() - in_left;
+  work_of_this_thread.bytes_converted += result.consumed;
   return result;
+}
+
+// The longest start of `bytes` that has GBK's structure: ASCII bytes, and lead bytes 0x81-0xFE
+// each followed by a trail byte 0x40-0x7E or 0x80-0xFE. Only such runs go to iconv; a byte that
+// cannot be GBK at all is escaped without asking iconv, so a flood of garbage costs no
+// conversion calls.
+std::size_t gbk_shaped_run(std::string_view bytes) {
+  std::size_t at = 0;
+  while (at < bytes.size()) {
+    const auto lead = static_cast<unsigned char>(bytes[at]);
+    if (lead < 0x80) {
+      ++at;
+      continue;
+    }
+    if (lead == 0x80 || lead == 0xff || at + 1 >= bytes.size()) break;
+    const auto trail = static_cast<unsigned char>(bytes[at + 1]);
+    if (trail < 0x40 || trail == 0x7f || trail == 0xff) break;
+    at += 2;
+  }
+  return at;
 }
 
 }  // namespace
@@ -120,20 +144,25 @@ void append_decoded(std::string& out, std::string_view bytes, Encoding encoding)
   }
   // The decoded UTF-8 goes through the one escaper; bytes that are not GBK become \xNN directly
   // (escaping their UTF-8 stand-in instead would make "\x81" typed by a peer look the same).
+  // Every round either converts a run or escapes one byte, so the work is linear in the input.
   thread_local std::string decoded;
   while (!bytes.empty()) {
-    decoded.clear();
-    const Converted converted = convert(decoder, bytes, decoded);
-    append_escaped(out, decoded);
-    bytes.remove_prefix(converted.consumed);
-    if (converted.stopped_at_bad && !bytes.empty()) {
+    const std::size_t run = gbk_shaped_run(bytes);
+    std::size_t consumed = 0;
+    if (run > 0) {
+      decoded.clear();
+      consumed = convert(decoder, bytes.substr(0, run), decoded).consumed;
+      append_escaped(out, decoded);
+      bytes.remove_prefix(consumed);
+    }
+    if (consumed < run || run == 0) {  // a byte iconv refused, or one that is not GBK at all
       append_byte_escape(out, static_cast<unsigned char>(bytes.front()));
       bytes.remove_prefix(1);
-    } else if (converted.consumed == 0) {
-      break;  // cannot happen (iconv either progresses or reports), but never loop forever
     }
   }
 }
+
+DecodeWork decode_work_of_this_thread() { return work_of_this_thread; }
 
 std::string decode_text(std::string_view bytes, Encoding encoding) {
   std::string out;

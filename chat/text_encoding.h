@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,16 @@ std::string_view encoding_name(Encoding encoding);
 // Thread-safe (each thread keeps its own iconv descriptor, created on first use).
 void append_decoded(std::string& out, std::string_view bytes, Encoding encoding);
 std::string decode_text(std::string_view bytes, Encoding encoding);
+
+// What GBK decoding has cost the calling thread so far: calls into iconv and input bytes it
+// converted. Decoding is linear in the input whatever a peer sends (a datagram of 65,507 bad
+// bytes must not cost 65,507 conversions of the rest); tests bound these per input byte.
+// Threading: per thread.
+struct DecodeWork {
+  std::uint64_t iconv_calls = 0;
+  std::uint64_t bytes_converted = 0;
+};
+DecodeWork decode_work_of_this_thread();
 
 // Appends "48 69 ..." for the bytes. Thread-safe.
 void append_hex(std::string& out, std::string_view bytes);

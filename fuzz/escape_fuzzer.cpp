@@ -1,8 +1,13 @@
-// Fuzzes chat::escape_text, the one escaper between a hostile peer and a terminal or log file.
-// Properties checked on every input:
-//  - the output is valid UTF-8 and holds no C0, DEL or C1 control character, and no newline:
-//    nothing can drive a terminal or start a forged log line;
-//  - escaping is injective where it matters: unescaping the output gives the input back.
+// Fuzzes base::escape_text, the one escaper between a hostile peer and a terminal or log file,
+// and the GBK decoder built on it. Properties checked on every input:
+//  - the output is valid UTF-8 and holds no C0, DEL or C1 control character, no newline, no bidi
+//    control and no default-ignorable code point outside an emoji sequence (U+200D between two
+//    pictographs, U+FE0E/F after a pictograph or keycap): nothing can drive a terminal, reorder
+//    or hide text, or start a forged log line;
+//  - no output holds another chat line's prefix, "<<<(" or ">>>(";
+//  - escaping is injective where it matters: unescaping the output gives the input back;
+//  - GBK decoding does work linear in the input: fewer iconv calls than input bytes, and no input
+//    byte converted more than twice.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -10,6 +15,7 @@
 #include <string_view>
 
 #include "base/text_escape.h"
+#include "chat/text_encoding.h"
 
 namespace {
 
@@ -93,19 +99,57 @@ std::string unescape(std::string_view s) {
   return out;
 }
 
+bool is_pictograph(std::uint32_t cp) {
+  return (cp >= 0x2300 && cp <= 0x23ff) || (cp >= 0x2600 && cp <= 0x27bf) ||
+         (cp >= 0x2b00 && cp <= 0x2bff) || (cp >= 0x1f000 && cp <= 0x1faff);
+}
+
+// Unicode's bidi controls, separators and default-ignorable code points.
+bool is_hidden_or_reordering(std::uint32_t cp) {
+  return cp == 0xad || cp == 0x34f || cp == 0x61c || cp == 0x115f || cp == 0x1160 ||
+         cp == 0x17b4 || cp == 0x17b5 || (cp >= 0x180b && cp <= 0x180f) ||
+         (cp >= 0x200b && cp <= 0x200f) || cp == 0x2028 || cp == 0x2029 ||
+         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x206f) || cp == 0x3164 ||
+         (cp >= 0xfe00 && cp <= 0xfe0f) || cp == 0xfeff || cp == 0xffa0 ||
+         (cp >= 0xfff0 && cp <= 0xfff8) || (cp >= 0x1bca0 && cp <= 0x1bca3) ||
+         (cp >= 0x1d173 && cp <= 0x1d17a) || (cp >= 0xe0000 && cp <= 0xe0fff);
+}
+
+// The safety properties every escaped or decoded text must have.
+void check_safe(std::string_view text) {
+  if (text.find("<<<(") != std::string_view::npos) fail();
+  if (text.find(">>>(") != std::string_view::npos) fail();
+  std::uint32_t previous = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    std::uint32_t cp = 0;
+    const std::size_t n = utf8_length(text.substr(i), cp);
+    if (n == 0) fail();                                                  // invalid UTF-8
+    if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) fail();  // a control character
+    if (is_hidden_or_reordering(cp)) {
+      std::uint32_t next = 0;
+      const bool joiner = cp == 0x200d && is_pictograph(previous) &&
+                          utf8_length(text.substr(i + n), next) != 0 && is_pictograph(next);
+      const bool selector = (cp == 0xfe0e || cp == 0xfe0f) &&
+                            (is_pictograph(previous) || (previous >= '0' && previous <= '9') ||
+                             previous == '#' || previous == '*');
+      if (!joiner && !selector) fail();
+    }
+    previous = cp;
+    i += n;
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  const std::string escaped = chat::escape_text(input);
-  for (std::size_t i = 0; i < escaped.size();) {
-    std::uint32_t cp = 0;
-    const std::size_t n = utf8_length(std::string_view(escaped).substr(i), cp);
-    if (n == 0) fail();                                   // invalid UTF-8 in the output
-    if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) fail();  // a control character
-    if (cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e)) fail();
-    i += n;
-  }
+  const std::string escaped = base::escape_text(input);
+  check_safe(escaped);
   if (unescape(escaped) != input) fail();  // two different inputs never look the same
+  const auto before = chat::decode_work_of_this_thread();
+  check_safe(chat::decode_text(input, chat::Encoding::gbk));
+  const auto after = chat::decode_work_of_this_thread();
+  if (after.iconv_calls - before.iconv_calls > size) fail();
+  if (after.bytes_converted - before.bytes_converted > 2 * size) fail();
   return 0;
 }

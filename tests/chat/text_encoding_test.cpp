@@ -75,3 +75,23 @@ TEST_CASE("encodings: typed UTF-8 goes on the wire as GBK with --encoding gbk") 
   CHECK_FALSE(chat::encode_text("\xf0\x9f\x98\x80", Encoding::gbk).has_value());  // emoji
   CHECK_FALSE(chat::encode_text("\xff", Encoding::gbk).has_value());
 }
+
+TEST_CASE("encodings: GBK decoding is linear in the input, whatever the peer sends") {
+  // 65,507 bytes that are never GBK: escaped without one conversion call.
+  const auto before = chat::decode_work_of_this_thread();
+  const auto garbage = decode_text(std::string(65507, '\xff'), Encoding::gbk);
+  const auto after_garbage = chat::decode_work_of_this_thread();
+  CHECK(garbage.size() == 65507 * 4);
+  CHECK(after_garbage.iconv_calls - before.iconv_calls == 0);
+  // GBK-shaped pairs that iconv refuses, between valid text: every byte is converted at most
+  // once more than it appears, and calls stay below one per input byte.
+  std::string mixed;
+  for (int i = 0; i < 10000; ++i) mixed += std::string("A\x81\x20\xc4\xe3", 5);  // 你 = C4E3
+  const auto decoded = decode_text(mixed, Encoding::gbk);
+  const auto after_mixed = chat::decode_work_of_this_thread();
+  CHECK(is_safe(decoded));
+  CHECK(decoded.find("\\x81") != std::string::npos);
+  CHECK(decoded.find("你") != std::string::npos);
+  CHECK(after_mixed.iconv_calls - after_garbage.iconv_calls <= mixed.size());
+  CHECK(after_mixed.bytes_converted - after_garbage.bytes_converted <= 2 * mixed.size());
+}
