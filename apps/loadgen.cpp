@@ -15,11 +15,13 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
 #include "apps/app_support.h"
 #include "net/open_file_limit.h"
+#include "load/config_error.h"
 #include "load/report.h"
 #include "load/tcp_load.h"
 #include "load/udp_flood.h"
@@ -30,6 +32,29 @@
 namespace {
 
 constexpr std::string_view kProgram = "loadgen";
+
+// A configuration error from load/ in the user's terms: the option that set the wrong field.
+int config_error(const load::ConfigError& error) {
+  static constexpr std::pair<std::string_view, std::string_view> kOptionOfField[] = {
+      {"connections", "-c"},
+      {"message_size", "-s"},
+      {"size", "-s"},
+      {"duration_s", "-d"},
+      {"depth", "--depth"},
+      {"warmup_s", "--warmup"},
+      {"rate", "--rate"},
+      {"connect_rate", "--connect-rate"},
+      {"connect_timeout_s", "--connect-timeout"},
+      {"count", "-n"},
+      {"threads", "--threads"},
+  };
+  for (const auto& [field, option] : kOptionOfField) {
+    if (field == error.field()) {
+      return app::usage_error(kProgram, fmt::format("{} {}", option, error.requirement()));
+    }
+  }
+  return app::usage_error(kProgram, error.what());
+}
 
 void write_json(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
@@ -118,8 +143,8 @@ int main(int argc, char** argv) {
       std::optional<load::TcpLoad> job;
       try {
         job.emplace(tcp);
-      } catch (const std::invalid_argument& error) {
-        return app::usage_error(kProgram, error.what());
+      } catch (const load::ConfigError& error) {
+        return config_error(error);
       }
       const auto progress = [&](const load::SecondSample& sample) {
         fmt::print(stderr, "{}\n", load::tcp_progress_line(sample, tcp.message_size));
@@ -137,8 +162,8 @@ int main(int argc, char** argv) {
     std::optional<load::UdpFlood> job;
     try {
       job.emplace(udp);
-    } catch (const std::invalid_argument& error) {
-      return app::usage_error(kProgram, error.what());
+    } catch (const load::ConfigError& error) {
+      return config_error(error);
     }
     const auto progress = [](std::uint64_t sent, std::uint64_t errors, double elapsed) {
       fmt::print(stderr, "[{:4.0f}s] sent {} ({:.0f}/s) send errors {}\n", elapsed, sent,

@@ -15,6 +15,7 @@
 #include <asio/steady_timer.hpp>
 #include <fmt/format.h>
 
+#include "load/config_error.h"
 #include "load/payload_checker.h"
 #include "net/endpoint.h"
 #include "net/error.h"
@@ -526,14 +527,16 @@ void Connection::close() noexcept {
 }  // namespace
 
 TcpLoad::TcpLoad(TcpLoadConfig config) : config_(std::move(config)) {
-  if (config_.connections == 0) throw std::invalid_argument("-c must be at least 1");
-  if (config_.message_size == 0) throw std::invalid_argument("-s must be at least 1 byte");
-  if (config_.depth == 0) throw std::invalid_argument("--depth must be at least 1");
-  if (!(config_.duration_s > 0)) throw std::invalid_argument("-d must be more than 0 seconds");
-  if (config_.warmup_s < 0) throw std::invalid_argument("--warmup must not be negative");
-  if (config_.rate < 0) throw std::invalid_argument("--rate must not be negative");
-  if (config_.connect_rate < 0) throw std::invalid_argument("--connect-rate must not be negative");
-  if (!(config_.connect_timeout_s > 0)) throw std::invalid_argument("connect timeout must be > 0");
+  if (config_.connections == 0) throw ConfigError("connections", "must be at least 1");
+  if (config_.message_size == 0) throw ConfigError("message_size", "must be at least 1 byte");
+  if (config_.depth == 0) throw ConfigError("depth", "must be at least 1");
+  if (!(config_.duration_s > 0)) throw ConfigError("duration_s", "must be more than 0 seconds");
+  if (config_.warmup_s < 0) throw ConfigError("warmup_s", "must not be negative");
+  if (config_.rate < 0) throw ConfigError("rate", "must not be negative");
+  if (config_.connect_rate < 0) throw ConfigError("connect_rate", "must not be negative");
+  if (!(config_.connect_timeout_s > 0)) {
+    throw ConfigError("connect_timeout_s", "must be more than 0 seconds");
+  }
 }
 
 void TcpLoad::stop() noexcept {

@@ -18,14 +18,14 @@ namespace load {
 // What `loadgen tcp` is asked to do. Threading: a plain value (TcpLoad keeps its own copy).
 struct TcpLoadConfig {
   net::HostPort target;
-  std::size_t connections = 1;   // -c
-  std::size_t message_size = 64;  // -s, bytes per message (≥ 1)
-  double duration_s = 10;         // -d, measured seconds (after the warm-up)
-  double warmup_s = 0;            // --warmup, seconds of traffic not counted in totals
-  std::size_t depth = 1;          // --depth, messages in flight per connection (closed loop)
-  double rate = 0;                // --rate, total messages/s (open loop); 0 = closed loop
-  double connect_rate = 0;        // --connect-rate, new connections/s; 0 = no pacing
-  std::size_t threads = 0;        // --threads; 0 = min(4, cores), never more than connections
+  std::size_t connections = 1;    // ≥ 1
+  std::size_t message_size = 64;  // bytes per message (≥ 1)
+  double duration_s = 10;         // measured seconds (after the warm-up)
+  double warmup_s = 0;            // seconds of traffic not counted in totals
+  std::size_t depth = 1;          // messages in flight per connection (closed loop)
+  double rate = 0;                // total messages/s (open loop); 0 = closed loop
+  double connect_rate = 0;        // new connections/s; 0 = no pacing
+  std::size_t threads = 0;        // client threads; 0 = min(4, cores); never more than connections
   double connect_timeout_s = 10;  // per connection attempt
 };
 
@@ -63,8 +63,9 @@ struct SecondSample {
 
 // Threading: a plain value, returned by run().
 struct TcpLoadResult {
-  // Messages, bytes and latency count only the measured window (after the warm-up, until -d
-  // elapsed or stop()); failures and mismatches count over the whole run, warm-up included.
+  // Messages, bytes and latency count only the measured window (after the warm-up, until
+  // duration_s elapsed or stop()); failures and mismatches count over the whole run, warm-up
+  // included.
   TcpCounters totals;
   LatencyHistogram latency;  // nanoseconds, from each message's due time to its last echoed byte
   double measured_s = 0;
@@ -102,7 +103,7 @@ class TcpLoad {
  public:
   using Progress = std::function<void(const SecondSample&)>;
 
-  // Throws std::invalid_argument for a configuration that cannot run (size 0, depth 0, ...).
+  // Throws ConfigError for a configuration that cannot run (size 0, depth 0, ...).
   explicit TcpLoad(TcpLoadConfig config);
   TcpLoad(const TcpLoad&) = delete;
   TcpLoad& operator=(const TcpLoad&) = delete;

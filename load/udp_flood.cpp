@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "load/config_error.h"
 #include "net/error.h"
 
 namespace load {
@@ -45,9 +46,9 @@ std::optional<std::uint64_t> datagram_sequence(std::span<const std::byte> datagr
 
 UdpFlood::UdpFlood(UdpFloodConfig config) : config_(std::move(config)) {
   if (config_.size < kMinDatagramSize || config_.size > kMaxDatagramSize) {
-    throw std::invalid_argument("-s must be from 10 to 65507 bytes (10 digits of sequence number)");
+    throw ConfigError("size", "must be from 10 to 65507 bytes (10 digits of sequence number)");
   }
-  if (config_.rate < 0) throw std::invalid_argument("--rate must not be negative");
+  if (config_.rate < 0) throw ConfigError("rate", "must not be negative");
 }
 
 namespace {

@@ -30,9 +30,9 @@ std::optional<std::uint64_t> datagram_sequence(std::span<const std::byte> datagr
 // Threading: plain values.
 struct UdpFloodConfig {
   net::HostPort target;
-  std::uint64_t count = 1000;  // -n
-  double rate = 0;             // --rate datagrams/s; 0 = as fast as the socket takes them
-  std::size_t size = 64;       // -s
+  std::uint64_t count = 1000;  // datagrams to send
+  double rate = 0;             // datagrams/s; 0 = as fast as the socket takes them
+  std::size_t size = 64;       // bytes per datagram
 };
 
 struct UdpFloodResult {
@@ -54,7 +54,7 @@ class UdpFlood {
  public:
   using Progress = std::function<void(std::uint64_t sent, std::uint64_t errors, double elapsed_s)>;
 
-  // Throws std::invalid_argument for a size outside [10, 65507] or a negative rate.
+  // Throws ConfigError for a size outside [10, 65507] or a negative rate.
   explicit UdpFlood(UdpFloodConfig config);
   UdpFlood(const UdpFlood&) = delete;
   UdpFlood& operator=(const UdpFlood&) = delete;
