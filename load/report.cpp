@@ -102,6 +102,11 @@ std::string udp_summary_line(const UdpFloodConfig& c, const UdpFloodResult& r) {
                      r.messages_per_s() * static_cast<double>(c.size) / 1e6);
 }
 
+std::string udp_progress_line(std::uint64_t sent, std::uint64_t errors, double elapsed_s) {
+  return fmt::format("[{:4.0f}s] sent {} ({:.0f}/s) send errors {}", elapsed_s, sent,
+                     elapsed_s > 0 ? static_cast<double>(sent) / elapsed_s : 0.0, errors);
+}
+
 std::string udp_json(const UdpFloodConfig& c, const UdpFloodResult& r) {
   return fmt::format(
       "{{\n  \"mode\": \"udp\",\n  \"config\": {{\"host\": {}, \"port\": {}, \"count\": {}, "

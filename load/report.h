@@ -1,8 +1,10 @@
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
-#include "load/tcp_load.h"
+#include "load/tcp_load_types.h"
 #include "load/udp_flood.h"
 
 namespace load {
@@ -24,6 +26,9 @@ std::string tcp_json(const TcpLoadConfig& config, const TcpLoadResult& result);
 
 //   summary: sent=N send_errors=N seconds=X msgs_per_s=X MB_per_s=X
 std::string udp_summary_line(const UdpFloodConfig& config, const UdpFloodResult& result);
+// Progress (stderr, about once a second):
+//   "[   3s] sent 60000 (20000/s) send errors 0"
+std::string udp_progress_line(std::uint64_t sent, std::uint64_t errors, double elapsed_s);
 std::string udp_json(const UdpFloodConfig& config, const UdpFloodResult& result);
 
 }  // namespace load
