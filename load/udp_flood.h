@@ -49,7 +49,7 @@ struct UdpFloodResult {
 // `rate` if given. The datagrams are sent, not checked: the receiver counts what arrived.
 //
 // Threading: run() from one thread, once; stop() from any thread to end it early. The progress
-// callback (datagrams sent so far) is called on run()'s thread about once a second.
+// callback (datagrams sent so far) is called on run()'s thread once a second (a Ticker).
 class UdpFlood {
  public:
   using Progress = std::function<void(std::uint64_t sent, std::uint64_t errors, double elapsed_s)>;
