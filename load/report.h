@@ -18,8 +18,9 @@ namespace load {
 //            other_errors=N connections=N seconds=X
 // `errors` = resets + short_echoes + other_errors (connection-level failures after connecting).
 std::string tcp_summary_line(const TcpLoadResult& result);
-// Progress (stderr, once a second):
-//   "[  3s measuring] 95123 msgs/s 6.1 MB/s p99 215.0us conns 100 up 0 failed errors 0 mismatches 0"
+// Progress (stderr, once a second), one line:
+//   "[  3s measuring] 95123 msgs/s 6.1 MB/s p99 215.0us conns 100 up 0 failed errors 0
+//    mismatches 0"
 std::string tcp_progress_line(const SecondSample& sample, std::size_t message_size);
 // Everything, as one JSON object: config, totals, percentiles, the per-second series.
 std::string tcp_json(const TcpLoadConfig& config, const TcpLoadResult& result);

@@ -42,7 +42,9 @@ struct UdpFloodResult {
   bool stopped_early = false;
   std::string first_error;
 
-  double messages_per_s() const { return elapsed_s > 0 ? static_cast<double>(sent) / elapsed_s : 0; }
+  double messages_per_s() const {
+    return elapsed_s > 0 ? static_cast<double>(sent) / elapsed_s : 0;
+  }
 };
 
 // Sends `count` numbered datagrams from an unconnected UDP socket (sendmmsg batches), paced to
