@@ -157,7 +157,7 @@ TEST_CASE("loadgen runner: a signal stops the job, which returns its result as u
   CHECK(signals.cancelled());
 }
 
-TEST_CASE("loadgen runner: a job that ends by itself ends the signal wait; nothing is stopped") {
+TEST_CASE("loadgen runner: a job that ends by itself ends the signal wait, stops nothing") {
   FakeSignals signals;
   FakeJob job(FakeJob::Mode::finish_at_once);
   CHECK(load::run_stoppable(signals, job, [](int) {}) == "finished");
