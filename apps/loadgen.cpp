@@ -1,8 +1,9 @@
 // loadgen: verified TCP echo load with latency percentiles, and numbered UDP floods.
-// See DESIGN.md for the contract; the logic lives in load/ where the tests reach it.
+// The contract is in docs/design.md; the logic lives in load/ (the run and its output in
+// load/loadgen_runner.h) where the tests reach it.
 //
 //   loadgen tcp HOST:PORT [-c CONNS] [-s BYTES] [-d SECS] [--depth N] [--rate R] [--warmup SECS]
-//                         [--connect-rate R] [--threads N] [--json FILE]
+//                         [--connect-rate R] [--connect-timeout SECS] [--threads N] [--json FILE]
 //   loadgen udp HOST:PORT [-n COUNT] [--rate R] [-s BYTES] [--json FILE]
 //
 // Output: a progress line once a second on stderr; at the end one line on stdout,
@@ -13,10 +14,10 @@
 
 #include <unistd.h>
 
-#include <cstdio>
-#include <fstream>
+#include <exception>
 #include <string>
-#include <thread>
+#include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -24,37 +25,86 @@
 #include "base/diagnostics.h"
 #include "base/process_settings.h"
 #include "base/signal_waiter.h"
-#include "load/report.h"
-#include "load/tcp_load.h"
-#include "load/udp_flood.h"
+#include "load/config_error.h"
+#include "load/loadgen_runner.h"
 #include "net/endpoint.h"
-#include "net/error.h"
 
 namespace {
 
-constexpr std::string_view kProgram = "loadgen";
+constexpr std::string_view kProgram = load::kLoadgenProgram;
 
-void write_json(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  out.flush();
-  if (!out) throw std::runtime_error(fmt::format("cannot write --json file '{}'", path));
+// A configuration error from load/ in the user's terms: the option that set the wrong field.
+int config_error(base::Diagnostics& diagnostics, const load::ConfigError& error) {
+  static constexpr std::pair<std::string_view, std::string_view> kOptionOfField[] = {
+      {"connections", "-c"}, {"message_size", "-s"},
+      {"size", "-s"},        {"duration_s", "-d"},
+      {"depth", "--depth"},  {"warmup_s", "--warmup"},
+      {"rate", "--rate"},    {"connect_rate", "--connect-rate"},
+      {"count", "-n"},       {"connect_timeout_s", "--connect-timeout"}};
+  for (const auto& [field, option] : kOptionOfField) {
+    if (field == error.field()) {
+      return app::usage_error(diagnostics, fmt::format("{} {}", option, error.requirement()));
+    }
+  }
+  return app::usage_error(diagnostics, error.what());
 }
 
-// Runs `job` (a TcpLoad or UdpFlood) while a second thread waits for SIGINT/SIGTERM and stops it.
-template <typename Job, typename Progress>
-auto run_stoppable(base::SignalWaiter& signals, Job& job, const Progress& progress) {
-  std::jthread stopper([&] {
-    if (signals.wait() != 0) job.stop();
-  });
-  try {
-    auto result = job.run(progress);
-    signals.cancel();
-    return result;
-  } catch (...) {
-    signals.cancel();  // lets the stopper end, so its join cannot hang
-    throw;
-  }
+// An option with its default shown in --help and its value checked before conversion.
+template <typename T>
+void add_checked(CLI::App* command, const std::string& name, T& value, const std::string& help,
+                 const CLI::Validator& check) {
+  command->add_option(name, value, help)->capture_default_str()->check(check);
+}
+
+// A subcommand's options, as parsed.
+template <typename Config>
+struct Command {
+  CLI::App* cli = nullptr;
+  std::string target;
+  std::string json_path;
+  Config config;
+};
+
+void add_tcp_options(CLI::App& cli, Command<load::TcpLoadConfig>& tcp) {
+  auto* cmd = tcp.cli = cli.add_subcommand("tcp", "TCP echo load with verified echoes and latency");
+  auto& config = tcp.config;
+  cmd->add_option("target", tcp.target, "HOST:PORT of the echo server")
+      ->required()
+      ->check(app::host_and_port());
+  add_checked(cmd, "-c,--connections", config.connections, "connections",
+              app::whole_number(1, 1000000));
+  add_checked(cmd, "-s,--size", config.message_size, "bytes per message",
+              app::whole_number(1, 64 * 1024 * 1024));
+  add_checked(cmd, "-d,--duration", config.duration_s, "measured seconds (after the warm-up)",
+              app::seconds(/*zero_allowed=*/false));
+  add_checked(cmd, "--depth", config.depth, "messages in flight per connection (closed loop)",
+              app::whole_number(1, 100000));
+  add_checked(cmd, "--rate", config.rate,
+              "total messages/s, open loop (latency from each message's scheduled time); "
+              "0 = closed loop",
+              app::rate());
+  add_checked(cmd, "--warmup", config.warmup_s, "seconds of traffic before measuring",
+              app::seconds(/*zero_allowed=*/true));
+  add_checked(cmd, "--connect-rate", config.connect_rate, "new connections/s; 0 = unpaced",
+              app::rate());
+  add_checked(cmd, "--connect-timeout", config.connect_timeout_s, "seconds per connect attempt",
+              app::seconds(/*zero_allowed=*/false));
+  add_checked(cmd, "--threads", config.threads, "client threads; 0 = min(4, cores)",
+              app::whole_number(0, 256));
+  cmd->add_option("--json", tcp.json_path, "write every figure and the per-second series");
+}
+
+void add_udp_options(CLI::App& cli, Command<load::UdpFloodConfig>& udp) {
+  auto* cmd = udp.cli = cli.add_subcommand("udp", "numbered UDP datagram flood");
+  cmd->add_option("target", udp.target, "HOST:PORT to flood")
+      ->required()
+      ->check(app::host_and_port());
+  add_checked(cmd, "-n,--count", udp.config.count, "datagrams to send",
+              app::whole_number(1, 1'000'000'000'000));
+  add_checked(cmd, "--rate", udp.config.rate, "datagrams/s; 0 = as fast as possible", app::rate());
+  add_checked(cmd, "-s,--size", udp.config.size, "bytes per datagram (10 to 65507)",
+              app::whole_number(load::kMinDatagramSize, load::kMaxDatagramSize));
+  cmd->add_option("--json", udp.json_path, "write every figure as JSON");
 }
 
 }  // namespace
@@ -66,92 +116,24 @@ int main(int argc, char** argv) {
   CLI::App cli{"Load generator: verified TCP echo load and numbered UDP floods",
                std::string(kProgram)};
   cli.require_subcommand(1);
-
-  std::string tcp_target;
-  load::TcpLoadConfig tcp;
-  std::string tcp_json_path;
-  auto* tcp_cmd = cli.add_subcommand("tcp", "TCP echo load with verified echoes and latency");
-  tcp_cmd->add_option("target", tcp_target, "HOST:PORT of the echo server")->required();
-  tcp_cmd->add_option("-c,--connections", tcp.connections, "connections")
-      ->capture_default_str()->check(app::whole_number(1, 1000000));
-  tcp_cmd->add_option("-s,--size", tcp.message_size, "bytes per message")
-      ->capture_default_str()->check(app::whole_number(1, 64 * 1024 * 1024));
-  tcp_cmd->add_option("-d,--duration", tcp.duration_s, "measured seconds (after the warm-up)")
-      ->capture_default_str()->check(app::seconds(/*zero_allowed=*/false));
-  tcp_cmd->add_option("--depth", tcp.depth, "messages in flight per connection (closed loop)")
-      ->capture_default_str()->check(app::whole_number(1, 100000));
-  tcp_cmd->add_option("--rate", tcp.rate,
-                      "total messages/s, open loop (latency from each message's scheduled time); "
-                      "0 = closed loop")
-      ->capture_default_str()->check(app::rate());
-  tcp_cmd->add_option("--warmup", tcp.warmup_s, "seconds of traffic before measuring")
-      ->capture_default_str()->check(app::seconds(/*zero_allowed=*/true));
-  tcp_cmd->add_option("--connect-rate", tcp.connect_rate, "new connections/s; 0 = unpaced")
-      ->capture_default_str()->check(app::rate());
-  tcp_cmd->add_option("--connect-timeout", tcp.connect_timeout_s, "seconds per connect attempt")
-      ->capture_default_str()->check(app::seconds(/*zero_allowed=*/false));
-  tcp_cmd->add_option("--threads", tcp.threads, "client threads; 0 = min(4, cores)")
-      ->capture_default_str()->check(app::whole_number(0, 256));
-  tcp_cmd->add_option("--json", tcp_json_path, "write every figure and the per-second series");
-
-  std::string udp_target;
-  load::UdpFloodConfig udp;
-  std::string udp_json_path;
-  auto* udp_cmd = cli.add_subcommand("udp", "numbered UDP datagram flood");
-  udp_cmd->add_option("target", udp_target, "HOST:PORT to flood")->required();
-  udp_cmd->add_option("-n,--count", udp.count, "datagrams to send")
-      ->capture_default_str()->check(app::whole_number(1, 1'000'000'000'000));
-  udp_cmd->add_option("--rate", udp.rate, "datagrams/s; 0 = as fast as possible")
-      ->capture_default_str()->check(app::rate());
-  udp_cmd->add_option("-s,--size", udp.size, "bytes per datagram (10 to 65507)")
-      ->capture_default_str()->check(app::whole_number(load::kMinDatagramSize, load::kMaxDatagramSize));
-  udp_cmd->add_option("--json", udp_json_path, "write every figure as JSON");
-
-  if (const int code = app::parse_command_line(cli, argc, argv, diagnostics); code >= 0) return code;
-
-  try {
-    if (tcp_cmd->parsed()) tcp.target = net::parse_host_port(tcp_target);
-    if (udp_cmd->parsed()) udp.target = net::parse_host_port(udp_target);
-  } catch (const net::InvalidArgument& error) {
-    return app::usage_error(diagnostics, error.what());
+  Command<load::TcpLoadConfig> tcp;
+  Command<load::UdpFloodConfig> udp;
+  add_tcp_options(cli, tcp);
+  add_udp_options(cli, udp);
+  if (const int code = app::parse_command_line(cli, argc, argv, diagnostics); code >= 0) {
+    return code;
   }
-
   try {
+    // The targets passed app::host_and_port() already: parsing them again cannot fail.
+    if (tcp.cli->parsed()) tcp.config.target = net::parse_host_port(tcp.target);
+    if (udp.cli->parsed()) udp.config.target = net::parse_host_port(udp.target);
     base::raise_open_file_limit();  // 10,000 connections need 10,000 descriptors
-    if (tcp_cmd->parsed()) {
-      std::optional<load::TcpLoad> job;
-      try {
-        job.emplace(tcp);
-      } catch (const std::invalid_argument& error) {
-        return app::usage_error(diagnostics, error.what());
-      }
-      const auto progress = [&](const load::SecondSample& sample) {
-        diagnostics.line(load::tcp_progress_line(sample, tcp.message_size));
-      };
-      const auto result = run_stoppable(signals, *job, progress);
-      fmt::print("{}\n", load::tcp_summary_line(result));
-      if (!tcp_json_path.empty()) write_json(tcp_json_path, load::tcp_json(tcp, result));
-      if (result.connections_established == 0 && !result.stopped_early) {
-        diagnostics.print_error("no connection could be made: {}", result.first_connect_error);
-        return app::kExitFailure;
-      }
-      return 0;
+    if (tcp.cli->parsed()) {
+      return load::run_tcp_command(tcp.config, tcp.json_path, signals, diagnostics);
     }
-    std::optional<load::UdpFlood> job;
-    try {
-      job.emplace(udp);
-    } catch (const std::invalid_argument& error) {
-      return app::usage_error(diagnostics, error.what());
-    }
-    const auto progress = [&](std::uint64_t sent, std::uint64_t errors, double elapsed) {
-      diagnostics.print("[{:4.0f}s] sent {} ({:.0f}/s) send errors {}", elapsed, sent,
-                 elapsed > 0 ? static_cast<double>(sent) / elapsed : 0.0, errors);
-    };
-    const auto result = run_stoppable(signals, *job, progress);
-    fmt::print("{}\n", load::udp_summary_line(udp, result));
-    if (!result.first_error.empty()) diagnostics.error(result.first_error);
-    if (!udp_json_path.empty()) write_json(udp_json_path, load::udp_json(udp, result));
-    return 0;
+    return load::run_udp_command(udp.config, udp.json_path, signals, diagnostics);
+  } catch (const load::ConfigError& error) {
+    return config_error(diagnostics, error);
   } catch (const std::exception& error) {
     diagnostics.error(error.what());
     return app::kExitFailure;

@@ -97,16 +97,23 @@ std::string tcp_json(const TcpLoadConfig& c, const TcpLoadResult& r) {
 }
 
 std::string udp_summary_line(const UdpFloodConfig& c, const UdpFloodResult& r) {
-  return fmt::format("summary: sent={} send_errors={} seconds={:.3f} msgs_per_s={:.1f} MB_per_s={:.3f}",
-                     r.sent, r.send_errors, r.elapsed_s, r.messages_per_s(),
-                     r.messages_per_s() * static_cast<double>(c.size) / 1e6);
+  return fmt::format(
+      "summary: sent={} send_errors={} seconds={:.3f} msgs_per_s={:.1f} MB_per_s={:.3f}", r.sent,
+      r.send_errors, r.elapsed_s, r.messages_per_s(),
+      r.messages_per_s() * static_cast<double>(c.size) / 1e6);
+}
+
+std::string udp_progress_line(std::uint64_t sent, std::uint64_t errors, double elapsed_s) {
+  return fmt::format("[{:4.0f}s] sent {} ({:.0f}/s) send errors {}", elapsed_s, sent,
+                     elapsed_s > 0 ? static_cast<double>(sent) / elapsed_s : 0.0, errors);
 }
 
 std::string udp_json(const UdpFloodConfig& c, const UdpFloodResult& r) {
   return fmt::format(
       "{{\n  \"mode\": \"udp\",\n  \"config\": {{\"host\": {}, \"port\": {}, \"count\": {}, "
       "\"rate\": {}, \"message_bytes\": {}}},\n  \"sent\": {}, \"send_errors\": {}, "
-      "\"seconds\": {:.6f}, \"msgs_per_s\": {:.3f}, \"stopped_early\": {}, \"first_error\": {}\n}}\n",
+      "\"seconds\": {:.6f}, \"msgs_per_s\": {:.3f}, \"stopped_early\": {}, "
+      "\"first_error\": {}\n}}\n",
       json_string(c.target.host), c.target.port, c.count, c.rate, c.size, r.sent, r.send_errors,
       r.elapsed_s, r.messages_per_s(), r.stopped_early, json_string(r.first_error));
 }

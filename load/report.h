@@ -1,8 +1,10 @@
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
-#include "load/tcp_load.h"
+#include "load/tcp_load_types.h"
 #include "load/udp_flood.h"
 
 namespace load {
@@ -16,14 +18,18 @@ namespace load {
 //            other_errors=N connections=N seconds=X
 // `errors` = resets + short_echoes + other_errors (connection-level failures after connecting).
 std::string tcp_summary_line(const TcpLoadResult& result);
-// Progress (stderr, once a second):
-//   "[  3s measuring] 95123 msgs/s 6.1 MB/s p99 215.0us conns 100 up 0 failed errors 0 mismatches 0"
+// Progress (stderr, once a second), one line:
+//   "[  3s measuring] 95123 msgs/s 6.1 MB/s p99 215.0us conns 100 up 0 failed errors 0
+//    mismatches 0"
 std::string tcp_progress_line(const SecondSample& sample, std::size_t message_size);
 // Everything, as one JSON object: config, totals, percentiles, the per-second series.
 std::string tcp_json(const TcpLoadConfig& config, const TcpLoadResult& result);
 
 //   summary: sent=N send_errors=N seconds=X msgs_per_s=X MB_per_s=X
 std::string udp_summary_line(const UdpFloodConfig& config, const UdpFloodResult& result);
+// Progress (stderr, about once a second):
+//   "[   3s] sent 60000 (20000/s) send errors 0"
+std::string udp_progress_line(std::uint64_t sent, std::uint64_t errors, double elapsed_s);
 std::string udp_json(const UdpFloodConfig& config, const UdpFloodResult& result);
 
 }  // namespace load

@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "load/config_error.h"
+#include "load/ticker.h"
 #include "net/error.h"
 
 namespace load {
@@ -45,9 +47,9 @@ std::optional<std::uint64_t> datagram_sequence(std::span<const std::byte> datagr
 
 UdpFlood::UdpFlood(UdpFloodConfig config) : config_(std::move(config)) {
   if (config_.size < kMinDatagramSize || config_.size > kMaxDatagramSize) {
-    throw std::invalid_argument("-s must be from 10 to 65507 bytes (10 digits of sequence number)");
+    throw ConfigError("size", "must be from 10 to 65507 bytes (10 digits of sequence number)");
   }
-  if (config_.rate < 0) throw std::invalid_argument("--rate must not be negative");
+  if (config_.rate < 0) throw ConfigError("rate", "must not be negative");
 }
 
 namespace {
@@ -69,6 +71,62 @@ class Fd {
 
 constexpr std::size_t kBatch = 64;
 
+// kBatch datagrams of `size` bytes in `storage`, each to `to`: the headers sendmmsg takes.
+struct Batch {
+  std::array<iovec, kBatch> iov{};
+  std::array<mmsghdr, kBatch> messages{};
+};
+
+void address_batch(Batch& batch, std::span<std::byte> storage, std::size_t size,
+                   const asio::ip::udp::endpoint& to) {
+  for (std::size_t i = 0; i < kBatch; ++i) {
+    batch.iov[i].iov_base = storage.data() + i * size;
+    batch.iov[i].iov_len = size;
+    batch.messages[i].msg_hdr.msg_iov = &batch.iov[i];
+    batch.messages[i].msg_hdr.msg_iovlen = 1;
+    // sendmmsg only reads the address; the cast is what its C signature asks for.
+    batch.messages[i].msg_hdr.msg_name = const_cast<void*>(static_cast<const void*>(to.data()));
+    batch.messages[i].msg_hdr.msg_namelen = static_cast<socklen_t>(to.size());
+  }
+}
+
+// How many datagrams are due `elapsed_s` into the flood: all of them, unless paced.
+std::uint64_t due_by(const UdpFloodConfig& config, double elapsed_s) {
+  if (config.rate <= 0) return config.count;
+  return std::min(config.count, static_cast<std::uint64_t>(elapsed_s * config.rate) + 1);
+}
+
+// When datagram `sequence` is due (paced floods only).
+Clock::time_point due_at(const UdpFloodConfig& config, Clock::time_point start,
+                         std::uint64_t sequence) {
+  return start + std::chrono::duration_cast<Clock::duration>(
+                     std::chrono::duration<double>(static_cast<double>(sequence) / config.rate));
+}
+
+// Numbers datagrams [first, first + n) in place and sends them with one sendmmsg; returns how
+// far the flood moved on: the datagrams sent, or 1 when the kernel refused the first one
+// (counted, with the first such error kept in `result`).
+std::uint64_t send_batch(int socket, Batch& batch, std::span<std::byte> storage, std::size_t size,
+                         std::uint64_t first, std::size_t n, const asio::ip::udp::endpoint& to,
+                         UdpFloodResult& result) {
+  for (std::size_t i = 0; i < n; ++i) {
+    fill_datagram(first + i, storage.subspan(i * size, size));
+  }
+  const int sent =
+      ::sendmmsg(socket, batch.messages.data(), static_cast<unsigned>(n), MSG_NOSIGNAL);
+  if (sent < 0) {
+    const int error = errno;  // before anything else can change it
+    if (result.first_error.empty()) {
+      result.first_error =
+          fmt::format("send to {}: {}", net::format_endpoint(to), std::strerror(error));
+    }
+    ++result.send_errors;
+    return 1;
+  }
+  result.sent += static_cast<std::uint64_t>(sent);
+  return static_cast<std::uint64_t>(sent);
+}
+
 }  // namespace
 
 UdpFloodResult UdpFlood::run(const Progress& progress) {
@@ -79,57 +137,25 @@ UdpFloodResult UdpFlood::run(const Progress& progress) {
 
   // kBatch datagrams, each numbered in place before each sendmmsg.
   std::vector<std::byte> storage(kBatch * config_.size);
-  std::array<iovec, kBatch> iov{};
-  std::array<mmsghdr, kBatch> messages{};
-  for (std::size_t i = 0; i < kBatch; ++i) {
-    iov[i].iov_base = storage.data() + i * config_.size;
-    iov[i].iov_len = config_.size;
-    messages[i].msg_hdr.msg_iov = &iov[i];
-    messages[i].msg_hdr.msg_iovlen = 1;
-    // sendmmsg only reads the address; the cast is what its C signature asks for.
-    messages[i].msg_hdr.msg_name = const_cast<void*>(static_cast<const void*>(to.data()));
-    messages[i].msg_hdr.msg_namelen = static_cast<socklen_t>(to.size());
-  }
+  Batch batch;
+  address_batch(batch, storage, config_.size, to);
 
   UdpFloodResult result;
   const auto start = Clock::now();
-  auto next_progress = start + std::chrono::seconds(1);
+  Ticker ticker(start);    // the progress line's beat
   std::uint64_t next = 0;  // the next sequence number to send
   while (next < config_.count && !stop_requested_.load()) {
     const auto now = Clock::now();
-    if (progress && now >= next_progress) {
-      progress(result.sent, result.send_errors, std::chrono::duration<double>(now - start).count());
-      next_progress += std::chrono::seconds(1);
-    }
-    std::uint64_t due = config_.count;
-    if (config_.rate > 0) {
-      const double elapsed = std::chrono::duration<double>(now - start).count();
-      due = std::min(config_.count, static_cast<std::uint64_t>(elapsed * config_.rate) + 1);
-    }
+    const double elapsed_s = std::chrono::duration<double>(now - start).count();
+    if (ticker.take(now) && progress) progress(result.sent, result.send_errors, elapsed_s);
+    const std::uint64_t due = due_by(config_, elapsed_s);
     if (due <= next) {
       // Sleep until datagram `next` is due (bounded: at most 1 s, so progress and stop() are seen).
-      const auto at = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
-                                  static_cast<double>(next) / config_.rate));
-      std::this_thread::sleep_until(std::min(at, next_progress));
+      std::this_thread::sleep_until(std::min(due_at(config_, start, next), ticker.next()));
       continue;
     }
     const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kBatch, due - next));
-    for (std::size_t i = 0; i < n; ++i) {
-      fill_datagram(next + i, std::span(storage.data() + i * config_.size, config_.size));
-    }
-    const int sent = ::sendmmsg(socket.get(), messages.data(), static_cast<unsigned>(n), 0);
-    if (sent < 0) {
-      // The first datagram of the batch was refused: count it and go on with the next.
-      if (result.first_error.empty()) {
-        result.first_error = fmt::format("send to {}: {}", net::format_endpoint(to),
-                                         std::strerror(errno));
-      }
-      ++result.send_errors;
-      ++next;
-      continue;
-    }
-    result.sent += static_cast<std::uint64_t>(sent);
-    next += static_cast<std::uint64_t>(sent);
+    next += send_batch(socket.get(), batch, storage, config_.size, next, n, to, result);
   }
   result.stopped_early = next < config_.count;
   result.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();

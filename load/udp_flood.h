@@ -30,9 +30,9 @@ std::optional<std::uint64_t> datagram_sequence(std::span<const std::byte> datagr
 // Threading: plain values.
 struct UdpFloodConfig {
   net::HostPort target;
-  std::uint64_t count = 1000;  // -n
-  double rate = 0;             // --rate datagrams/s; 0 = as fast as the socket takes them
-  std::size_t size = 64;       // -s
+  std::uint64_t count = 1000;  // datagrams to send
+  double rate = 0;             // datagrams/s; 0 = as fast as the socket takes them
+  std::size_t size = 64;       // bytes per datagram
 };
 
 struct UdpFloodResult {
@@ -42,19 +42,21 @@ struct UdpFloodResult {
   bool stopped_early = false;
   std::string first_error;
 
-  double messages_per_s() const { return elapsed_s > 0 ? static_cast<double>(sent) / elapsed_s : 0; }
+  double messages_per_s() const {
+    return elapsed_s > 0 ? static_cast<double>(sent) / elapsed_s : 0;
+  }
 };
 
 // Sends `count` numbered datagrams from an unconnected UDP socket (sendmmsg batches), paced to
 // `rate` if given. The datagrams are sent, not checked: the receiver counts what arrived.
 //
 // Threading: run() from one thread, once; stop() from any thread to end it early. The progress
-// callback (datagrams sent so far) is called on run()'s thread about once a second.
+// callback (datagrams sent so far) is called on run()'s thread once a second (a Ticker).
 class UdpFlood {
  public:
   using Progress = std::function<void(std::uint64_t sent, std::uint64_t errors, double elapsed_s)>;
 
-  // Throws std::invalid_argument for a size outside [10, 65507] or a negative rate.
+  // Throws ConfigError for a size outside [10, 65507] or a negative rate.
   explicit UdpFlood(UdpFloodConfig config);
   UdpFlood(const UdpFlood&) = delete;
   UdpFlood& operator=(const UdpFlood&) = delete;

@@ -2,7 +2,8 @@
 # The load test: one command for a person. Starts echo-server on a free loopback port, sweeps
 # connections and message sizes with loadgen, records per point the client's figures and the
 # server's CPU time per message, peak RSS and thread count (from /proc), floods a udp-chat, and
-# writes results/<UTC timestamp>/ with results.csv, results.json, summary.md and PNG plots.
+# writes results/<UTC timestamp>/ with results.csv, results.json, summary.md and PNG plots
+# (scripts/load_report.py aggregates them from points/runs.csv, the sweep's one row per run).
 #
 # Usage: scripts/load_test.sh [--quick | --smoke] [--compare asio] [--runs N] [--duration SECS]
 #                             [--bin-dir DIR] [--out DIR] [--no-udp]
@@ -80,11 +81,14 @@ bin_dir=$(cd "$bin_dir" && pwd)
 for program in echo-server loadgen; do
   [[ -x $bin_dir/$program ]] || { echo "load_test.sh: $bin_dir/$program is missing" >&2; exit 1; }
 done
+# Checked now, not after a sweep of many minutes: the report needs it.
+command -v python3 >/dev/null ||
+  { echo "load_test.sh: python3 is missing (scripts/setup.sh installs it)" >&2; exit 1; }
 
 asio_bin=""
 if [[ $compare == asio ]]; then
-  # Debian's libasio-doc ships the examples; the issue names libasio-dev's doc folder. Take
-  # whichever the package database lists, plain or gzipped, else the known path.
+  # Debian's libasio-doc ships the examples; some installs keep them in libasio-dev's doc folder.
+  # Take whichever the package database lists, plain or gzipped, else the known path.
   src=$(dpkg -L libasio-doc libasio-dev 2>/dev/null |
         grep -E '/cpp11/echo/blocking_tcp_echo_server\.cpp(\.gz)?$' | head -n 1 || true)
   src=${src:-/usr/share/doc/libasio-dev/examples/cpp11/echo/blocking_tcp_echo_server.cpp}
@@ -117,8 +121,14 @@ cleanup() {
 trap cleanup EXIT
 log "mode=$mode duration=${dur}s runs=$runs compare=${compare:-none} -> $out_dir"
 
-csv=$out_dir/results.csv
-echo "server,kind,connections,size,depth,run,msgs,msgs_per_s,MB_per_s,p50_us,p99_us,p999_us,max_us,errors,mismatches,connect_failures,server_cpu_s,cpu_us_per_msg,rss_peak_kb,threads_peak,server_exit" >"$csv"
+# The raw figures, one row per run, under a header naming each column: load_report.py reads them
+# by name. A row is built in header order below (measure): the summary keys come from one list.
+mkdir -p "$out_dir/points"
+raw_csv=$out_dir/points/runs.csv
+summary_keys=(msgs_per_s MB_per_s p50_us p99_us p999_us max_us errors mismatches connect_failures)
+header="server,kind,connections,size,depth,run,msgs"
+for key in "${summary_keys[@]}"; do header+=",$key"; done
+echo "$header,server_cpu_s,cpu_us_per_msg,rss_peak_kb,threads_peak,server_exit" >"$raw_csv"
 
 clk_tck=$(getconf CLK_TCK)
 
@@ -254,17 +264,14 @@ measure() {
   read -r peaks < "$work/peaks"
   local row
   row="$server,$kind,$conns,$size,$depth,$run,$msgs"
-  for key in msgs_per_s MB_per_s p50_us p99_us p999_us max_us errors mismatches connect_failures; do
-    row+=",$(kv "$key" "$work/lg.out")"
-  done
+  for key in "${summary_keys[@]}"; do row+=",$(kv "$key" "$work/lg.out")"; done
   row+=",$cpu_s,$per_msg,${peaks% *},${peaks#* },$status"
-  echo "$row" >>"$csv"
+  echo "$row" >>"$raw_csv"
   log "$server $kind c=$conns s=$size: $(kv msgs_per_s "$work/lg.out") msgs/s p99 $(kv p99_us "$work/lg.out") us," \
       "cpu ${per_msg:-?} us/msg, rss ${peaks% *} KiB, threads ${peaks#* }, errors $(kv errors "$work/lg.out")" \
       "mismatches $(kv mismatches "$work/lg.out") connect_failures $(kv connect_failures "$work/lg.out")"
 }
 
-mkdir -p "$out_dir/points"
 servers=(ours)
 [[ $compare == asio ]] && servers+=(asio)
 
@@ -326,93 +333,19 @@ if $udp; then
   fi
 fi
 
-# --- results.json, summary.md, plots -------------------------------------------------------------
+# --- results.csv, results.json, summary.md, plots --------------------------------------------------
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-awk -F, -v mode="$mode" -v dur="$dur" -v runs="$runs" -v commit="$commit" -v stamp="$stamp" \
-    -v cores="$(nproc)" -v udp="$udp_line" '
-  NR == 1 { for (i = 1; i <= NF; i++) name[i] = $i; next }
-  { rows[++n] = $0 }
-  END {
-    printf "{\n  \"mode\": \"%s\", \"duration_s\": %s, \"runs\": %s, \"commit\": \"%s\", \"timestamp\": \"%s\", \"cores\": %s,\n", mode, dur, runs, commit, stamp, cores
-    printf "  \"udp\": \"%s\",\n  \"points\": [\n", udp
-    for (r = 1; r <= n; r++) {
-      split(rows[r], f, ",")
-      printf "    {"
-      for (i = 1; i <= length(name); i++) {
-        v = f[i]
-        if (v == "") v = "null"
-        else if (name[i] == "server" || name[i] == "kind") v = "\"" v "\""
-        printf "%s\"%s\": %s", (i > 1 ? ", " : ""), name[i], v
-      }
-      printf "}%s\n", (r < n ? "," : "")
-    }
-    printf "  ]\n}\n"
-  }' "$csv" >"$out_dir/results.json"
+plot_dir=$work/plot
+python3 "$root/scripts/load_report.py" "$raw_csv" --out "$out_dir" --plot-data "$plot_dir" \
+    --mode "$mode" --duration "$dur" --runs "$runs" --commit "$commit" --stamp "$stamp" \
+    --cores "$(nproc)" --udp "$udp_line" ${compare:+--compare "$compare"}
 
-# Medians per (kind, server, connections, size) over the runs.
-median_table() {
-  awk -F, 'NR > 1 { key = $2 "," $1 "," $3 "," $4 "," $5
-                    for (c = 8; c <= 21; c++) v[key, c, ++cnt[key, c]] = $c
-                    keys[key] = 1 }
-    END {
-      for (key in keys) {
-        line = key
-        for (c = 8; c <= 21; c++) {
-          m = cnt[key, c]; delete a
-          for (i = 1; i <= m; i++) a[i] = v[key, c, i] + 0
-          for (i = 2; i <= m; i++) { x = a[i]; j = i - 1; while (j > 0 && a[j] > x) { a[j + 1] = a[j]; j-- } a[j + 1] = x }
-          med = (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-          line = line "," med
-        }
-        print line
-      }
-    }' "$csv" | sort -t, -k1,1r -k4,4n -k3,3n -k2,2
-}
-median_table >"$work/medians.csv"
-# medians.csv columns: kind,server,conns,size,depth,msgs_per_s,MB_per_s,p50,p99,p999,max,errors,
-# mismatches,connect_failures,cpu_s,cpu_us_per_msg,rss_kb,threads,exit
-
-{
-  echo "# Load test $stamp ($mode)"
-  echo
-  echo "Commit $commit, $(nproc) cores, ${dur} s per point, $runs run(s) per point (medians shown)," \
-       "64 B and 16 KiB messages one in flight per connection; bulk = 1 connection, 64 KiB, 4 in flight."
-  echo "Server CPU per message = server utime+stime over the whole loadgen run (connect phase included)"
-  echo "/ echoed messages. RSS and threads: peaks sampled from /proc every 0.2 s."
-  echo
-  echo "| kind | server | conns | size B | msgs/s | MB/s | p50 us | p99 us | p99.9 us | errors | mismatches | connect fail | CPU us/msg | RSS MiB | threads |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  awk -F, '{ printf "| %s | %s | %s | %s | %.0f | %.1f | %.1f | %.1f | %.1f | %d | %d | %d | %.2f | %.1f | %d |\n",
-             $1, $2, $3, $4, $6, $7, $8, $9, $10, $12, $13, $14, $16, $17 / 1024, $18 }' "$work/medians.csv"
-  if [[ $compare == asio ]]; then
-    echo
-    echo "## Ours against the Asio blocking example (same run, interleaved)"
-    echo
-    echo "| kind | conns | size B | ours msgs/s | asio msgs/s | ratio | ours CPU us/msg | asio CPU us/msg | ratio | ours RSS MiB | asio RSS MiB |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    awk -F, '{ k = $1 "," $3 "," $4; r[k, $2] = $6; c[k, $2] = $16; m[k, $2] = $17; keys[k] = 1; order[++n] = k }
-      END { for (i = 1; i <= n; i++) { k = order[i]; if (seen[k]++) continue; split(k, p, ",")
-              printf "| %s | %s | %s | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f |\n", p[1], p[2], p[3],
-                r[k, "ours"], r[k, "asio"], (r[k, "asio"] > 0 ? r[k, "ours"] / r[k, "asio"] : 0),
-                c[k, "ours"], c[k, "asio"], (c[k, "asio"] > 0 ? c[k, "ours"] / c[k, "asio"] : 0),
-                m[k, "ours"] / 1024, m[k, "asio"] / 1024 } }' "$work/medians.csv"
-  fi
-  echo
-  echo "## UDP flood into udp-chat"
-  echo
-  echo "${udp_line:-not run (--no-udp)}"
-  echo
-  echo "Plots: throughput.png (msgs/s against connections), p99.png (p99 latency against connections)."
-} >"$out_dir/summary.md"
-
-# Plots: one line per (server, size) of the sweep.
+# Plots: one line per (server, size) of the sweep, from load_report.py's data files.
 plot_msgs=""
 plot_p99=""
 for server in "${servers[@]}"; do
   for size in "${sizes[@]}"; do
-    dat=$work/$server-$size.dat
-    awk -F, -v s="$server" -v z="$size" '$1 == "sweep" && $2 == s && $4 == z { print $3, $6, $9 }' \
-        "$work/medians.csv" | sort -n >"$dat"
+    dat=$plot_dir/$server-$size.dat
     [[ -s $dat ]] || continue
     plot_msgs+="${plot_msgs:+, }'$dat' using 1:2 with linespoints title '$server ${size} B'"
     plot_p99+="${plot_p99:+, }'$dat' using 1:3 with linespoints title '$server ${size} B'"
