@@ -21,6 +21,7 @@
 #include "net/tcp_listener.h"
 #include "net/thread_per_connection_server.h"
 #include "net/udp_socket.h"
+#include "tests/support/echo_server_process.h"
 #include "tests/support/process.h"
 
 using namespace std::chrono_literals;
