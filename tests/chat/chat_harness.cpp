@@ -1,7 +1,11 @@
 #include "tests/chat/chat_harness.h"
 
+#include <doctest/doctest.h>
+
 #include <regex>
 #include <stdexcept>
+
+#include "tests/support/text_files.h"
 
 namespace chat_test {
 
@@ -55,6 +59,25 @@ Chat start_chat(const testing_support::TempDir& dir, const std::string& name,
   chat.address = where.substr(0, colon);
   if (chat.address.starts_with("[")) chat.address = chat.address.substr(1, chat.address.size() - 2);
   return chat;
+}
+
+void quit_and_check_both_ways(Chat& a, Chat& b, int messages) {
+  a.type("/quit");
+  b.type("/quit");
+  a.finish();
+  b.finish();
+  for (auto* chat : {&a, &b}) {
+    CAPTURE(chat->stderr_text);
+    CHECK(chat->exit_code == 0);
+    REQUIRE(chat->summary.found());
+    CHECK(chat->summary.count("sent") == messages);
+    CHECK(chat->summary.count("received") == messages);
+    CHECK(chat->summary.count("logged") == 2 * messages);
+    const auto lines = testing_support::read_lines(chat->log);
+    CHECK(lines.size() == 2 * static_cast<std::size_t>(messages));
+    CHECK(count_lines_starting(lines, "<<<(") == static_cast<std::size_t>(messages));
+    CHECK(count_lines_starting(lines, ">>>(") == static_cast<std::size_t>(messages));
+  }
 }
 
 std::string without_timestamp(const std::string& line) {

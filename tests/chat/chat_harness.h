@@ -3,7 +3,8 @@
 // The chat's integration tests drive real udp-chat processes: start them on kernel-chosen ports
 // (or inside a network namespace), type into them, stop them, and read their summary and log.
 //
-// Threading: a Chat is used from the test's thread only; the free functions are pure.
+// Threading: a Chat is used from the test's thread only, and so is quit_and_check_both_ways()
+// (it makes doctest checks); the other free functions are pure.
 
 #include <chrono>
 #include <cstdint>
@@ -44,6 +45,10 @@ struct Chat {
 // `prefix` runs it through another program ("ip netns exec NS").
 Chat start_chat(const testing_support::TempDir& dir, const std::string& name,
                 std::vector<std::string> args, const std::vector<std::string>& prefix = {});
+
+// Quits two chats with /quit that each sent the other `messages` lines, and checks that each
+// exited 0, counted `messages` sent and received, and logged every one of them, each way.
+void quit_and_check_both_ways(Chat& a, Chat& b, int messages);
 
 // A log line without its "TIMESTAMP " prefix (checked to be well formed).
 std::string without_timestamp(const std::string& line);

@@ -91,22 +91,9 @@ void chat_both_ways(const std::string& address) {
     CHECK(at_b[static_cast<std::size_t>(i)] == fmt::format("{}a says {} 你好", a_shown, i));
     CHECK(at_a[static_cast<std::size_t>(i)] == fmt::format("{}b says {} \\x1b[31m", b_shown, i));
   }
-  a.type("/quit");
-  b.type("/quit");
-  a.finish();
-  b.finish();
-  CHECK(a.exit_code == 0);
-  CHECK(b.exit_code == 0);
+  quit_and_check_both_ways(a, b, kLines);
   for (auto* chat : {&a, &b}) {
-    CAPTURE(chat->stderr_text);
-    REQUIRE(chat->summary.found());
-    CHECK(chat->summary.count("sent") == kLines);
-    CHECK(chat->summary.count("received") == kLines);
-    CHECK(chat->summary.count("logged") == 2 * kLines);
     const auto lines = read_lines(chat->log);
-    CHECK(lines.size() == 2 * kLines);
-    CHECK(count_lines_starting(lines, "<<<(") == kLines);
-    CHECK(count_lines_starting(lines, ">>>(") == kLines);
     std::set<std::string> unique;
     for (const auto& line : lines) {
       CHECK(has_no_control_characters(line));

@@ -15,7 +15,6 @@
 #include "tests/chat/chat_harness.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
-#include "tests/support/text_files.h"
 
 using namespace chat_test;
 using namespace testing_support;
@@ -104,22 +103,7 @@ TEST_CASE("netns: two hosts chat both ways on port 7890 across a veth pair") {
       fmt::format(">>>({}, 7890):from a {} 你好", hosts.address(0), kLines - 1), kWait));
   CHECK(a.process->wait_for_stdout(
       fmt::format(">>>({}, 7890):from b {}", hosts.address(1), kLines - 1), kWait));
-  a.type("/quit");
-  b.type("/quit");
-  a.finish();
-  b.finish();
-  CHECK(a.exit_code == 0);
-  CHECK(b.exit_code == 0);
-  for (auto* chat : {&a, &b}) {
-    CAPTURE(chat->stderr_text);
-    CHECK(chat->summary.count("sent") == kLines);
-    CHECK(chat->summary.count("received") == kLines);
-    CHECK(chat->summary.count("logged") == 2 * kLines);
-    const auto lines = read_lines(chat->log);
-    CHECK(lines.size() == 2 * kLines);
-    CHECK(count_lines_starting(lines, "<<<(") == kLines);
-    CHECK(count_lines_starting(lines, ">>>(") == kLines);
-  }
+  quit_and_check_both_ways(a, b, kLines);
 }
 
 TEST_CASE("netns: an unresolvable /peer name is reported and the chat goes on") {
