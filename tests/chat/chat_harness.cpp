@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <regex>
 #include <stdexcept>
 
@@ -93,6 +94,12 @@ std::size_t count_lines_starting(const std::vector<std::string>& lines, const st
     if (without_timestamp(line).starts_with(prefix)) ++count;
   }
   return count;
+}
+
+std::size_t count_log_lines(const std::vector<std::string>& lines, const std::string& text) {
+  return static_cast<std::size_t>(std::count_if(lines.begin(), lines.end(), [&](const auto& line) {
+    return without_timestamp(line) == text;
+  }));
 }
 
 }  // namespace chat_test

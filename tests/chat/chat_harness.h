@@ -54,5 +54,9 @@ void quit_and_check_both_ways(Chat& a, Chat& b, int messages);
 std::string without_timestamp(const std::string& line);
 // Log lines whose text after the timestamp starts with `prefix`.
 std::size_t count_lines_starting(const std::vector<std::string>& lines, const std::string& prefix);
+// Log lines whose text after the timestamp is `text`. Where a received and a sent line are logged
+// close together their order is not fixed (the receiver shows a line before it logs it), so tests
+// look a line up rather than expect it at an index.
+std::size_t count_log_lines(const std::vector<std::string>& lines, const std::string& text);
 
 }  // namespace chat_test
