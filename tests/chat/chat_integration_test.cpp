@@ -405,7 +405,9 @@ TEST_CASE("a log on a full device (/dev/full) is reported once, the chat goes on
   TempDir dir;
   auto a = start_chat(dir, "a", {"--bind", "127.0.0.1", "--log", "/dev/full"});
   net::UdpSocket peer(net::parse_address("127.0.0.1"), 0);
-  for (int i = 0; i < 3; ++i) REQUIRE_FALSE(peer.send_to(bytes_of("m"), endpoint_of(a, "127.0.0.1")));
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE_FALSE(peer.send_to(bytes_of("m"), endpoint_of(a, "127.0.0.1")));
+  }
   CHECK(collect(a, ">>>", 3).size() == 3);
   a.stop(SIGTERM);
   CHECK(a.exit_code == 0);

@@ -60,7 +60,9 @@ class Namespaces {
 
   bool usable() const { return reason_.empty(); }
   const std::string& reason() const { return reason_; }
-  std::vector<std::string> exec(int i) const { return {"/usr/sbin/ip", "netns", "exec", names_[i]}; }
+  std::vector<std::string> exec(int i) const {
+    return {"/usr/sbin/ip", "netns", "exec", names_[i]};
+  }
   std::string address(int i) const { return fmt::format("{}.{}", subnet_, i + 1); }
 
  private:

@@ -122,7 +122,8 @@ TEST_CASE("all 256 byte values come back exactly, read one byte at a time") {
   CHECK(client.read_exact(zeros.size()).data == zeros);
 }
 
-TEST_CASE("half-close: what was sent before the client's shutdown is echoed, then the server closes") {
+TEST_CASE("half-close: what was sent before the client's shutdown is echoed, "
+          "then the server closes") {
   auto server = start_echo_server();
   SUBCASE("half-close right after sending, with the echo still in flight") {
     auto client = Client::connect("::1", server.port);

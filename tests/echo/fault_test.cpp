@@ -566,7 +566,8 @@ TEST_CASE("a stderr whose reader went away (EPIPE) does not stop the echo or the
   // reader (`true`) to be gone before it execs the server, so each write really fails.
   const auto bash = find_in_path("bash");
   REQUIRE(!bash.empty());
-  auto server = start_echo_server({}, {bash, "-c", R"(exec 2> >(exec true); wait $!; exec "$0" "$@")"});
+  const std::string stderr_to_a_gone_reader = R"(exec 2> >(exec true); wait $!; exec "$0" "$@")";
+  auto server = start_echo_server({}, {bash, "-c", stderr_to_a_gone_reader});
   for (int i = 0; i < 3; ++i) {
     CHECK(echoes("127.0.0.1", server.port));
     CHECK(echoes("::1", server.port));

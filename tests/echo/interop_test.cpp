@@ -56,8 +56,8 @@ std::string quoted(const std::string& text) {
 }
 
 void require_tool(const std::string& name) {
-  REQUIRE_MESSAGE(!find_in_path(name).empty(),
-                  name << " is not installed (scripts/setup.sh installs netcat-openbsd, ncat, socat)");
+  REQUIRE_MESSAGE(!find_in_path(name).empty(), name << " is not installed (scripts/setup.sh "
+                                                       "installs netcat-openbsd, ncat, socat)");
 }
 
 // Runs `client_command` (reading the input file, writing `name`), under timeout, and checks

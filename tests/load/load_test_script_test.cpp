@@ -46,7 +46,8 @@ TEST_CASE("load_test.sh --smoke writes results.csv, results.json, summary.md and
   const auto header = split(csv[0], ',');
   for (const char* column : {"server", "connections", "size", "msgs_per_s", "p99_us",
                              "mismatches", "cpu_us_per_msg", "rss_peak_kb", "threads_peak"}) {
-    CHECK_MESSAGE(std::find(header.begin(), header.end(), std::string(column)) != header.end(), column);
+    CHECK_MESSAGE(std::find(header.begin(), header.end(), std::string(column)) != header.end(),
+                  column);
   }
   for (std::size_t row = 1; row < csv.size(); ++row) {
     const auto fields = split(csv[row], ',');
