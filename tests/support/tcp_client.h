@@ -36,8 +36,9 @@ struct Received {
 };
 
 struct ExchangeOptions {
-  std::size_t max_chunk = 65536;      // sends and reads use random sizes in [1, max_chunk]
-  std::uint64_t seed = 1;             // of those sizes
+  // Sends and reads use pseudo-random sizes in [1, max_chunk]; equal options, equal sizes.
+  std::size_t max_chunk = 65536;
+  std::uint64_t seed = 1;
   bool half_close_after_send = true;  // shutdown(SHUT_WR) once everything is sent
   bool read_to_end = true;            // after the echo, also wait for the server's eof
   std::chrono::milliseconds timeout = std::chrono::seconds(60);
