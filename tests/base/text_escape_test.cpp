@@ -4,26 +4,11 @@
 #include <utility>
 
 #include "base/text_escape.h"
+#include "tests/support/text_checks.h"
 
 using base::escape_text;
 
-namespace {
-
-// No byte of the output may be a C0 control, DEL, or a newline: nothing drives a terminal or
-// starts a log line. (C1 controls are two bytes in UTF-8, 0xC2 0x80-0x9F.)
-bool is_safe(const std::string& text) {
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    if (byte < 0x20 || byte == 0x7f) return false;
-    if (byte == 0xc2 && i + 1 < text.size()) {
-      const auto next = static_cast<unsigned char>(text[i + 1]);
-      if (next >= 0x80 && next <= 0x9f) return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
+using testing_support::has_no_control_characters;
 
 TEST_CASE("escaping: printable ASCII and Chinese stay readable") {
   CHECK(escape_text("hello, world") == "hello, world");
@@ -46,7 +31,7 @@ TEST_CASE("escaping: terminal escape sequences cannot reach the terminal") {
   for (const auto& text : hostile) {
     const auto escaped = escape_text(text);
     CAPTURE(escaped);
-    CHECK(is_safe(escaped));
+    CHECK(has_no_control_characters(escaped));
   }
   CHECK(escape_text("\x1b[31mred") == "\\x1b[31mred");
   CHECK(escape_text("\xc2\x9b") == "\\xc2\\x9b");

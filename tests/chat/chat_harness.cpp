@@ -1,27 +1,14 @@
 #include "tests/chat/chat_harness.h"
 
-#include <signal.h>
-#include <stdlib.h>
-#include <unistd.h>
+#include <doctest/doctest.h>
 
-#include <fstream>
+#include <algorithm>
 #include <regex>
-#include <sstream>
 #include <stdexcept>
-#include <thread>
+
+#include "tests/support/text_files.h"
 
 namespace chat_test {
-
-TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "udp-chat-test-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path, ignored);
-}
 
 std::string Chat::endpoint() const {
   if (address.find(':') != std::string::npos) return "[" + address + "]:" + std::to_string(port);
@@ -31,7 +18,7 @@ std::string Chat::endpoint() const {
 void Chat::finish() {
   exit_code = process->wait(kWait);
   stderr_text = process->read_all_stderr(exit_code ? 5s : 100ms);
-  summary = parse_summary(stderr_text);
+  summary = testing_support::Summary::parse(stderr_text);
 }
 
 void Chat::stop(int signal) {
@@ -39,8 +26,8 @@ void Chat::stop(int signal) {
   finish();
 }
 
-Chat start_chat(const TempDir& dir, const std::string& name, std::vector<std::string> args,
-                const std::vector<std::string>& prefix) {
+Chat start_chat(const testing_support::TempDir& dir, const std::string& name,
+                std::vector<std::string> args, const std::vector<std::string>& prefix) {
   bool has_port = false, has_log = false;
   std::string log;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -75,35 +62,23 @@ Chat start_chat(const TempDir& dir, const std::string& name, std::vector<std::st
   return chat;
 }
 
-Summary parse_summary(const std::string& stderr_text) {
-  Summary summary;
-  std::istringstream in(stderr_text);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.starts_with("summary: ")) continue;
-    summary.found = true;
-    std::istringstream fields(line.substr(9));
-    for (std::string field; fields >> field;) {
-      const auto equals = field.find('=');
-      if (equals == std::string::npos) continue;
-      const auto key = field.substr(0, equals);
-      const auto value = std::stoull(field.substr(equals + 1));
-      if (key == "sent") summary.sent = value;
-      if (key == "received") summary.received = value;
-      if (key == "logged") summary.logged = value;
-      if (key == "kernel_drops") summary.kernel_drops = value;
-      if (key == "log_errors") summary.log_errors = value;
-      if (key == "not_shown") summary.not_shown = value;
-      if (key == "send_errors") summary.send_errors = value;
-    }
+void quit_and_check_both_ways(Chat& a, Chat& b, int messages) {
+  a.type("/quit");
+  b.type("/quit");
+  a.finish();
+  b.finish();
+  for (auto* chat : {&a, &b}) {
+    CAPTURE(chat->stderr_text);
+    CHECK(chat->exit_code == 0);
+    REQUIRE(chat->summary.found());
+    CHECK(chat->summary.count("sent") == messages);
+    CHECK(chat->summary.count("received") == messages);
+    CHECK(chat->summary.count("logged") == 2 * messages);
+    const auto lines = testing_support::read_lines(chat->log);
+    CHECK(lines.size() == 2 * static_cast<std::size_t>(messages));
+    CHECK(count_lines_starting(lines, "<<<(") == static_cast<std::size_t>(messages));
+    CHECK(count_lines_starting(lines, ">>>(") == static_cast<std::size_t>(messages));
   }
-  return summary;
-}
-
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
 }
 
 std::string without_timestamp(const std::string& line) {
@@ -111,18 +86,6 @@ std::string without_timestamp(const std::string& line) {
   std::smatch match;
   if (!std::regex_search(line, match, stamp)) return "(no timestamp) " + line;
   return line.substr(static_cast<std::size_t>(match.length(0)));
-}
-
-bool is_safe(const std::string& text) {
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    if (byte < 0x20 || byte == 0x7f) return false;
-    if (byte == 0xc2 && i + 1 < text.size()) {
-      const auto next = static_cast<unsigned char>(text[i + 1]);
-      if (next >= 0x80 && next <= 0x9f) return false;
-    }
-  }
-  return true;
 }
 
 std::size_t count_lines_starting(const std::vector<std::string>& lines, const std::string& prefix) {
@@ -133,25 +96,10 @@ std::size_t count_lines_starting(const std::vector<std::string>& lines, const st
   return count;
 }
 
-bool wait_for_file_line(const std::string& path, const std::string& needle,
-                        std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  do {
-    std::ifstream in(path);
-    for (std::string line; std::getline(in, line);) {
-      if (line.find(needle) != std::string::npos) return true;
-    }
-    std::this_thread::sleep_for(20ms);
-  } while (std::chrono::steady_clock::now() < deadline);
-  return false;
-}
-
-std::size_t resident_kib(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("VmRSS:")) return std::stoul(line.substr(6));
-  }
-  return 0;
+std::size_t count_log_lines(const std::vector<std::string>& lines, const std::string& text) {
+  return static_cast<std::size_t>(std::count_if(lines.begin(), lines.end(), [&](const auto& line) {
+    return without_timestamp(line) == text;
+  }));
 }
 
 }  // namespace chat_test

@@ -1,38 +1,26 @@
 #pragma once
 
-// Helpers for the chat's integration tests: start real udp-chat processes on kernel-chosen ports,
-// stop them, read their summary and log. Threading: test thread only.
+// The chat's integration tests drive real udp-chat processes: start them on kernel-chosen ports
+// (or inside a network namespace), type into them, stop them, and read their summary and log.
+//
+// Threading: a Chat is used from the test's thread only, and so is quit_and_check_both_ways()
+// (it makes doctest checks); the other free functions are pure.
 
 #include <chrono>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "tests/support/process.h"
+#include "tests/support/summary.h"
+#include "tests/support/temp_dir.h"
 
 namespace chat_test {
 
 using namespace std::chrono_literals;
 inline constexpr auto kWait = std::chrono::milliseconds(30'000);  // generous, for loaded CI
-
-// A fresh directory, removed with everything in it.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
-struct Summary {
-  bool found = false;
-  std::uint64_t sent = 0, received = 0, logged = 0, kernel_drops = 0, log_errors = 0,
-                not_shown = 0, send_errors = 0;
-};
 
 // A running udp-chat.
 struct Chat {
@@ -42,7 +30,7 @@ struct Chat {
   std::string log;      // path of its log ("" with --no-log)
   std::string stderr_text;
   std::optional<int> exit_code;
-  Summary summary;
+  testing_support::Summary summary;
 
   void type(const std::string& line) { process->write_stdin(line + "\n"); }
   // Waits for the program to end by itself (after /quit, EOF...), then reads stderr.
@@ -52,23 +40,23 @@ struct Chat {
   std::string endpoint() const;  // "127.0.0.1:PORT" or "[::1]:PORT"
 };
 
-// Starts udp-chat with `args` (a --port 0 is added unless given, and --log DIR/NAME unless
+// Starts udp-chat with `args` (a --port 0 is added unless given, and --log DIR/NAME.txt unless
 // --log/--no-log is given), waits for "listening on ADDR:PORT" and records the port.
 // `prefix` runs it through another program ("ip netns exec NS").
-Chat start_chat(const TempDir& dir, const std::string& name, std::vector<std::string> args,
-                const std::vector<std::string>& prefix = {});
+Chat start_chat(const testing_support::TempDir& dir, const std::string& name,
+                std::vector<std::string> args, const std::vector<std::string>& prefix = {});
 
-Summary parse_summary(const std::string& stderr_text);
-std::vector<std::string> read_lines(const std::string& path);
+// Quits two chats with /quit that each sent the other `messages` lines, and checks that each
+// exited 0, counted `messages` sent and received, and logged every one of them, each way.
+void quit_and_check_both_ways(Chat& a, Chat& b, int messages);
+
 // A log line without its "TIMESTAMP " prefix (checked to be well formed).
 std::string without_timestamp(const std::string& line);
-// True if the text holds no C0/C1 control character and no DEL.
-bool is_safe(const std::string& text);
+// Log lines whose text after the timestamp starts with `prefix`.
 std::size_t count_lines_starting(const std::vector<std::string>& lines, const std::string& prefix);
-// Waits (bounded) until the file has a line containing `needle`.
-bool wait_for_file_line(const std::string& path, const std::string& needle,
-                        std::chrono::milliseconds timeout = kWait);
-// Resident memory of a process, in KiB (VmRSS).
-std::size_t resident_kib(int pid);
+// Log lines whose text after the timestamp is `text`. Where a received and a sent line are logged
+// close together their order is not fixed (the receiver shows a line before it logs it), so tests
+// look a line up rather than expect it at an index.
+std::size_t count_log_lines(const std::vector<std::string>& lines, const std::string& text);
 
 }  // namespace chat_test

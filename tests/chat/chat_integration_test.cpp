@@ -16,18 +16,22 @@
 
 #include <fmt/format.h>
 
-#include "base/text_escape.h"
 #include "net/endpoint.h"
 #include "net/udp_socket.h"
 #include "tests/chat/chat_harness.h"
+#include "tests/support/bytes.h"
+#include "tests/support/eventually.h"
+#include "tests/support/proc_stats.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/text_checks.h"
+#include "tests/support/text_files.h"
+#include "tests/support/usage_error.h"
 
 using namespace chat_test;
+using namespace testing_support;
 
 namespace {
-
-std::span<const std::byte> bytes_of(const std::string& text) {
-  return std::as_bytes(std::span(text.data(), text.size()));
-}
 
 asio::ip::udp::endpoint endpoint_of(const Chat& chat, const std::string& address) {
   return {net::parse_address(address), chat.port};
@@ -87,36 +91,19 @@ void chat_both_ways(const std::string& address) {
     CHECK(at_b[static_cast<std::size_t>(i)] == fmt::format("{}a says {} 你好", a_shown, i));
     CHECK(at_a[static_cast<std::size_t>(i)] == fmt::format("{}b says {} \\x1b[31m", b_shown, i));
   }
-  a.type("/quit");
-  b.type("/quit");
-  a.finish();
-  b.finish();
-  CHECK(a.exit_code == 0);
-  CHECK(b.exit_code == 0);
+  quit_and_check_both_ways(a, b, kLines);
   for (auto* chat : {&a, &b}) {
-    CAPTURE(chat->stderr_text);
-    REQUIRE(chat->summary.found);
-    CHECK(chat->summary.sent == kLines);
-    CHECK(chat->summary.received == kLines);
-    CHECK(chat->summary.logged == 2 * kLines);
     const auto lines = read_lines(chat->log);
-    CHECK(lines.size() == 2 * kLines);
-    CHECK(count_lines_starting(lines, "<<<(") == kLines);
-    CHECK(count_lines_starting(lines, ">>>(") == kLines);
     std::set<std::string> unique;
     for (const auto& line : lines) {
-      CHECK(is_safe(line));
+      CHECK(has_no_control_characters(line));
       unique.insert(without_timestamp(line));
     }
     CHECK(unique.size() == 2 * kLines);  // every message once
   }
   const auto log_a = read_lines(a.log);
   CHECK(std::count(log_a.begin(), log_a.end(), std::string()) == 0);
-  bool found = false;
-  for (const auto& line : log_a) {
-    if (without_timestamp(line) == fmt::format("<<<({}, {}):a says 7 你好", address, b.port)) found = true;
-  }
-  CHECK(found);
+  CHECK(count_log_lines(log_a, fmt::format("<<<({}, {}):a says 7 你好", address, b.port)) == 1);
 }
 
 }  // namespace
@@ -157,14 +144,14 @@ TEST_CASE("the classic menu flow through stdin, with bad input re-prompted") {
   b.type("2");
   b.finish();
   CHECK(b.exit_code == 0);
-  CHECK(b.summary.sent == 2);
+  CHECK(b.summary.count("sent") == 2);
   const auto shown = collect(a, ">>>", 2);
   REQUIRE(shown.size() == 2);
   CHECK(shown[0] == fmt::format(">>>(127.0.0.1, {}):hello from the menu", b.port));
   CHECK(shown[1] == fmt::format(">>>(127.0.0.1, {}):第二行", b.port));
   a.stop(SIGINT);
   CHECK(a.exit_code == 0);
-  CHECK(a.summary.received == 2);
+  CHECK(a.summary.count("received") == 2);
 }
 
 TEST_CASE("a 65,507-byte message arrives whole, a longer one is reported and the chat goes on") {
@@ -181,8 +168,8 @@ TEST_CASE("a 65,507-byte message arrives whole, a longer one is reported and the
   b.type("/quit");
   b.finish();
   CHECK(b.exit_code == 0);
-  CHECK(b.summary.sent == 1);
-  CHECK(b.summary.send_errors == 1);
+  CHECK(b.summary.count("sent") == 1);
+  CHECK(b.summary.count("send_errors") == 1);
   CHECK(b.stderr_text.find("Message too long") != std::string::npos);
   a.stop(SIGTERM);
   const auto lines = read_lines(a.log);
@@ -210,10 +197,10 @@ TEST_CASE("a flood of numbered datagrams: every one the socket delivered is in t
   chat.stop(SIGTERM);
   REQUIRE(chat.exit_code == 0);
   CAPTURE(chat.stderr_text);
-  REQUIRE(chat.summary.found);
+  REQUIRE(chat.summary.found());
   const auto lines = read_lines(chat.log);
-  CHECK(lines.size() == chat.summary.logged);
-  CHECK(chat.summary.logged == chat.summary.received);
+  CHECK(lines.size() == chat.summary.count("logged"));
+  CHECK(chat.summary.count("logged") == chat.summary.count("received"));
   long last = -1;
   std::size_t numbered = 0;
   for (const auto& line : lines) {
@@ -228,11 +215,11 @@ TEST_CASE("a flood of numbered datagrams: every one the socket delivered is in t
     last = number;
     ++numbered;
   }
-  MESSAGE("flood: " << numbered << " of " << kCount << " logged, kernel_drops="
-                    << chat.summary.kernel_drops);
+  MESSAGE("flood: " << numbered << " of " << kCount
+                    << " logged, kernel_drops=" << chat.summary.count("kernel_drops"));
   CHECK(numbered > 0);
   // Everything sent was either delivered (and logged) or dropped by the kernel, and counted.
-  CHECK(numbered + chat.summary.kernel_drops == kCount);
+  CHECK(static_cast<std::int64_t>(numbered) + chat.summary.count("kernel_drops") == kCount);
 }
 
 TEST_CASE("a clean stop under load: SIGTERM while a flood goes on") {
@@ -252,11 +239,11 @@ TEST_CASE("a clean stop under load: SIGTERM while a flood goes on") {
   flood.join();
   CHECK(chat.exit_code == 0);
   CAPTURE(chat.stderr_text);
-  REQUIRE(chat.summary.found);
-  CHECK(chat.summary.received > 0);
-  CHECK(chat.summary.logged == chat.summary.received);
+  REQUIRE(chat.summary.found());
+  CHECK(chat.summary.count("received") > 0);
+  CHECK(chat.summary.count("logged") == chat.summary.count("received"));
   const auto lines = read_lines(chat.log);
-  CHECK(lines.size() == chat.summary.logged);
+  CHECK(lines.size() == chat.summary.count("logged"));
   for (const auto& line : lines) CHECK(without_timestamp(line).starts_with(">>>(127.0.0.1, "));
 }
 
@@ -290,7 +277,7 @@ TEST_CASE("hostile datagrams are shown and logged escaped, and the chat goes on"
   const auto prefix = fmt::format(">>>(127.0.0.1, {}):", peer.local_endpoint().port());
   for (std::size_t i = 0; i < cases.size(); ++i) {
     CHECK(shown[i] == prefix + cases[i].second);
-    CHECK(is_safe(shown[i]));
+    CHECK(has_no_control_characters(shown[i]));
   }
   chat.stop(SIGTERM);
   CHECK(chat.exit_code == 0);
@@ -298,7 +285,7 @@ TEST_CASE("hostile datagrams are shown and logged escaped, and the chat goes on"
   REQUIRE(lines.size() == cases.size());  // no forged extra line
   for (std::size_t i = 0; i < cases.size(); ++i) {
     CHECK(without_timestamp(lines[i]) == prefix + cases[i].second);
-    CHECK(is_safe(lines[i]));
+    CHECK(has_no_control_characters(lines[i]));
   }
 }
 
@@ -330,7 +317,7 @@ TEST_CASE("--encoding gbk decodes GBK peers, --encoding hex shows bytes") {
   CHECK(hex.exit_code == 0);
   const auto lines = read_lines(gbk.log);
   REQUIRE(lines.size() == 2);
-  CHECK(without_timestamp(lines[1]) == fmt::format("<<<(127.0.0.1, {}):你好", port));
+  CHECK(count_log_lines(lines, fmt::format("<<<(127.0.0.1, {}):你好", port)) == 1);
 }
 
 TEST_CASE("a peer that is not listening is reported, and the chat goes on") {
@@ -344,13 +331,11 @@ TEST_CASE("a peer that is not listening is reported, and the chat goes on") {
   }  // closed: nothing listens there now
   a.type(fmt::format("/peer 127.0.0.1:{}", dead_port));
   a.type("anyone there?");
-  const auto deadline = std::chrono::steady_clock::now() + kWait;
   std::string errors;
-  while (errors.find("is not listening") == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
+  eventually([&] {
     errors = a.process->stderr_so_far();
-    std::this_thread::sleep_for(20ms);
-  }
+    return errors.find("is not listening") != std::string::npos;
+  }, kWait);
   CHECK(errors.find(fmt::format("127.0.0.1:{} is not listening", dead_port)) != std::string::npos);
   a.type("/peer " + b.endpoint());
   a.type("still here");
@@ -412,10 +397,10 @@ TEST_CASE("a stalled stdout reader: the log keeps everything, memory stays bound
   chat.stop(SIGTERM);
   CHECK(chat.exit_code == 0);
   CAPTURE(chat.stderr_text);
-  REQUIRE(chat.summary.found);
-  CHECK(chat.summary.not_shown > 0);
-  CHECK(chat.summary.logged == chat.summary.received);
-  CHECK(read_lines(chat.log).size() == chat.summary.logged);
+  REQUIRE(chat.summary.found());
+  CHECK(chat.summary.count("not_shown") > 0);
+  CHECK(chat.summary.count("logged") == chat.summary.count("received"));
+  CHECK(read_lines(chat.log).size() == chat.summary.count("logged"));
   CHECK(chat.stderr_text.find("too slow") != std::string::npos);
 }
 
@@ -423,13 +408,15 @@ TEST_CASE("a log on a full device (/dev/full) is reported once, the chat goes on
   TempDir dir;
   auto a = start_chat(dir, "a", {"--bind", "127.0.0.1", "--log", "/dev/full"});
   net::UdpSocket peer(net::parse_address("127.0.0.1"), 0);
-  for (int i = 0; i < 3; ++i) REQUIRE_FALSE(peer.send_to(bytes_of("m"), endpoint_of(a, "127.0.0.1")));
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE_FALSE(peer.send_to(bytes_of("m"), endpoint_of(a, "127.0.0.1")));
+  }
   CHECK(collect(a, ">>>", 3).size() == 3);
   a.stop(SIGTERM);
   CHECK(a.exit_code == 0);
-  CHECK(a.summary.received == 3);
-  CHECK(a.summary.logged == 0);
-  CHECK(a.summary.log_errors == 3);
+  CHECK(a.summary.count("received") == 3);
+  CHECK(a.summary.count("logged") == 0);
+  CHECK(a.summary.count("log_errors") == 3);
   const auto first = a.stderr_text.find("No space left on device");
   CHECK(first != std::string::npos);
   CHECK(a.stderr_text.find("No space left on device", first + 1) == std::string::npos);
@@ -442,7 +429,7 @@ TEST_CASE("end of input quits after --linger of receiving, /quit, SIGINT, SIGTER
     chat.process->close_stdin();
     chat.finish();  // --linger 0: at once, by itself
     CHECK(chat.exit_code == 0);
-    CHECK(chat.summary.found);
+    CHECK(chat.summary.found());
   }
   {
     auto chat = start_chat(dir, "linger", {"--bind", "127.0.0.1", "--linger", "600"});
@@ -452,13 +439,13 @@ TEST_CASE("end of input quits after --linger of receiving, /quit, SIGINT, SIGTER
     CHECK(chat.process->wait_for_stdout(":after eof", kWait));  // still receiving
     chat.stop(SIGTERM);  // and a signal still ends the linger
     CHECK(chat.exit_code == 0);
-    CHECK(chat.summary.received == 1);
+    CHECK(chat.summary.count("received") == 1);
   }
   for (int signal : {SIGINT, SIGTERM}) {
     auto chat = start_chat(dir, "signal", {"--bind", "127.0.0.1", "--no-log"});
     chat.stop(signal);
     CHECK(chat.exit_code == 0);
-    CHECK(chat.summary.found);
+    CHECK(chat.summary.found());
   }
 }
 
@@ -466,30 +453,19 @@ TEST_CASE("command line: port in use exits 1, bad options exit 2, each with one 
   TempDir dir;
   auto first = start_chat(dir, "first", {"--bind", "127.0.0.1"});
   {
-    testing_support::ChildProcess second({testing_support::program_path("udp-chat"), "--bind",
-                                          "127.0.0.1", "--port", std::to_string(first.port),
-                                          "--no-log"});
-    CHECK(second.wait(kWait) == 1);
-    const auto text = second.read_all_stderr(5s);
-    CHECK(std::count(text.begin(), text.end(), '\n') == 1);
-    CHECK(text.find("in use") != std::string::npos);
+    const auto second = run_program({program_path("udp-chat"), "--bind", "127.0.0.1", "--port",
+                                     std::to_string(first.port), "--no-log"},
+                                    kWait);
+    CHECK(second.exit_code == 1);
+    CHECK(count_lines(second.stderr_text) == 1);
+    CHECK(second.stderr_text.find("in use") != std::string::npos);
   }
   const std::vector<std::vector<std::string>> bad = {
       {"--port", "65536"}, {"--port", "abc"}, {"--encoding", "latin1"}, {"--peer", "nocolon"},
       {"--peer", "127.0.0.1:0"}, {"--bind", "256.1.1.1"}, {"--log", "x", "--no-log"},
       {"--linger", "-1"}, {"--linger", "nan"}, {"--linger", "1e300"}, {"--port", "0x10"},
       {"--port", "-1"}, {"--frobnicate"}};
-  for (const auto& args : bad) {
-    std::vector<std::string> argv{testing_support::program_path("udp-chat")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    testing_support::ChildProcess chat(argv);
-    CAPTURE(args[0]);
-    CHECK(chat.wait(kWait) == 2);
-    const auto text = chat.read_all_stderr(5s);
-    CAPTURE(text);
-    CHECK(std::count(text.begin(), text.end(), '\n') == 1);
-  }
-  testing_support::ChildProcess help({testing_support::program_path("udp-chat"), "--help"});
-  CHECK(help.wait(kWait) == 0);
+  for (const auto& args : bad) check_usage_error("udp-chat", args);
+  CHECK(run_program({program_path("udp-chat"), "--help"}, kWait).exit_code == 0);
   first.stop(SIGTERM);
 }

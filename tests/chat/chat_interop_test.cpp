@@ -4,53 +4,33 @@
 
 #include <signal.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
-#include <thread>
-
-#include <fmt/format.h>
 
 #include "tests/chat/chat_harness.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/text_files.h"
 
 using namespace chat_test;
+using namespace testing_support;
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream all;
-  all << in.rdbuf();
-  return all.str();
-}
-
-bool wait_for_file_text(const std::string& path, const std::string& needle) {
-  for (int i = 0; i < 1500; ++i) {  // 1500 x 20 ms = 30 s, bounded
-    if (slurp(path).find(needle) != std::string::npos) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
 
 // The tool's command line with PORT filled in.
 std::string with_port(std::string command, std::uint16_t port) {
   return command.replace(command.find("PORT"), 4, std::to_string(port));
 }
 
-bool have(const std::string& tool) {
-  return testing_support::run_command("command -v " + tool + " >/dev/null 2>&1").exit_code == 0;
-}
-
 // `tool_command` talks to the chat on 127.0.0.1:PORT; its stdout goes to a file.
 void talk_with(const std::string& tool, const std::string& tool_command) {
-  if (!have(tool)) {
+  if (find_in_path(tool).empty()) {
     MESSAGE("SKIPPED: " << tool << " is not installed (scripts/setup.sh installs it)");
     return;
   }
   TempDir dir;
   auto chat = start_chat(dir, "chat", {"--bind", "127.0.0.1"});
   const auto out = dir.file(tool + ".out");
-  testing_support::ChildProcess other(
+  ChildProcess other(
       {"/bin/sh", "-c", "exec " + with_port(tool_command, chat.port) + " > '" + out + "'"});
   other.write_stdin("hello from " + tool + "\n");
   // The chat shows the real sender; the tool's newline is part of the message, shown escaped.
@@ -62,20 +42,20 @@ void talk_with(const std::string& tool, const std::string& tool_command) {
   REQUIRE(open != std::string::npos);
   const auto tool_port = line->substr(open + 2, close - open - 2);
   CHECK(line->starts_with(">>>(127.0.0.1, "));
-  // Reply to it: the tool prints exactly the bytes sent.
+  // Reply to it: the tool prints exactly the bytes sent (the file's last line, with no newline).
   chat.type("/peer 127.0.0.1:" + tool_port);
   chat.type("hi " + tool + ", 你好");
-  CHECK(wait_for_file_text(out, "hi " + tool + ", 你好"));
+  CHECK(wait_for_file_line(out, "hi " + tool + ", 你好"));
   other.write_stdin("second\n");
   CHECK(chat.process->wait_for_stdout(":second\\n", kWait));
   chat.type("/quit");
   chat.finish();
   CHECK(chat.exit_code == 0);
-  CHECK(chat.summary.sent == 1);
-  CHECK(chat.summary.received == 2);
+  CHECK(chat.summary.count("sent") == 1);
+  CHECK(chat.summary.count("received") == 2);
   const auto log = read_lines(chat.log);
   REQUIRE(log.size() == 3);
-  CHECK(without_timestamp(log[1]) == "<<<(127.0.0.1, " + tool_port + "):hi " + tool + ", 你好");
+  CHECK(count_log_lines(log, "<<<(127.0.0.1, " + tool_port + "):hi " + tool + ", 你好") == 1);
   other.signal(SIGTERM);
   other.wait(kWait);
 }

@@ -15,22 +15,16 @@
 #include "base/diagnostics.h"
 #include "chat/chat_log.h"
 #include "chat/line_format.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/text_checks.h"
+#include "tests/support/text_files.h"
 
 namespace fs = std::filesystem;
+using testing_support::count_lines;
+using testing_support::read_lines;
+using testing_support::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "chat-log-test-XXXXXX").string();
-    path = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
 
 // Captures what the log reports, as stderr would show it.
 struct Reports {
@@ -51,13 +45,6 @@ struct Reports {
   }
 };
 
-std::vector<std::string> read_lines(const fs::path& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 chat::MessageBatch batch_of(std::initializer_list<std::string> lines) {
   chat::MessageBatch batch{std::chrono::system_clock::now(), {}, 0};
   for (const auto& line : lines) {
@@ -67,17 +54,11 @@ chat::MessageBatch batch_of(std::initializer_list<std::string> lines) {
   return batch;
 }
 
-std::size_t count_of(const std::string& text, const std::string& needle) {
-  std::size_t count = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++count;
-  return count;
-}
-
 }  // namespace
 
 TEST_CASE("log: lines are appended with a local timestamp and offset, in order, and synced") {
-  TempDir dir;
-  const auto path = dir.path / "chat.txt";
+  TempDir dir("chat-log-test");
+  const auto path = dir.path() / "chat.txt";
   {
     std::ofstream earlier(path);
     earlier << "earlier line\n";
@@ -92,7 +73,7 @@ TEST_CASE("log: lines are appended with a local timestamp and offset, in order, 
   CHECK_FALSE(log.add(batch_of({"late"})));
   CHECK(log.logged() == 2000);
   CHECK(log.failed() == 0);
-  const auto lines = read_lines(path);
+  const auto lines = read_lines(path.string());
   REQUIRE(lines.size() == 2001);
   CHECK(lines[0] == "earlier line");  // appended, not truncated
   const std::regex format(
@@ -108,31 +89,31 @@ TEST_CASE("log: lines are appended with a local timestamp and offset, in order, 
 }
 
 TEST_CASE("log: an unwritable path is reported once, counted, and the chat goes on") {
-  TempDir dir;
+  TempDir dir("chat-log-test");
   Reports reports;
-  chat::ChatLog log((dir.path / "no" / "such" / "dir" / "chat.txt").string(), reports.sink);
+  chat::ChatLog log((dir.path() / "no" / "such" / "dir" / "chat.txt").string(), reports.sink);
   for (int i = 0; i < 5; ++i) CHECK(log.add(batch_of({"a", "b"})));
   log.stop();
   CHECK(log.logged() == 0);
   CHECK(log.failed() == 10);
   const auto text = reports.text();
   CAPTURE(text);
-  CHECK(count_of(text, "\n") == 1);
+  CHECK(count_lines(text) == 1);
   CHECK(text.find("No such file or directory") != std::string::npos);
   CHECK(text.find("chat goes on") != std::string::npos);
 }
 
 TEST_CASE("log: a directory as the log is reported once, and the chat goes on") {
-  TempDir dir;
+  TempDir dir("chat-log-test");
   Reports reports;
-  chat::ChatLog log(dir.path.string(), reports.sink);
+  chat::ChatLog log(dir.path().string(), reports.sink);
   CHECK(log.add(batch_of({"a"})));
   CHECK(log.add(batch_of({"b"})));
   log.stop();
   CHECK(log.failed() == 2);
   const auto text = reports.text();
   CAPTURE(text);
-  CHECK(count_of(text, "\n") == 1);
+  CHECK(count_lines(text) == 1);
   CHECK(text.find("directory") != std::string::npos);
 }
 
@@ -145,13 +126,13 @@ TEST_CASE("log: a full device (/dev/full) is reported once and counted") {
   CHECK(log.failed() == 20);
   const auto text = reports.text();
   CAPTURE(text);
-  CHECK(count_of(text, "\n") == 1);
+  CHECK(count_lines(text) == 1);
   CHECK(text.find("No space left on device") != std::string::npos);
 }
 
 TEST_CASE("log: a log file deleted while the chat runs is created again") {
-  TempDir dir;
-  const auto path = dir.path / "chat.txt";
+  TempDir dir("chat-log-test");
+  const auto path = dir.path() / "chat.txt";
   Reports reports;
   chat::ChatLog log(path.string(), reports.sink);
   REQUIRE(log.add(batch_of({"before"})));
@@ -161,7 +142,7 @@ TEST_CASE("log: a log file deleted while the chat runs is created again") {
   fs::remove(path);
   REQUIRE(log.add(batch_of({"after"})));
   log.stop();
-  const auto lines = read_lines(path);
+  const auto lines = read_lines(path.string());
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].ends_with(" after"));
   CHECK(reports.text().find("deleted") != std::string::npos);

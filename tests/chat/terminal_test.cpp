@@ -28,7 +28,9 @@ TEST_CASE("terminal: lines arrive whole and in order") {
   ::close(fds[1]);
   char chunk[4096];
   ssize_t n = 0;
-  while ((n = ::read(fds[0], chunk, sizeof(chunk))) > 0) got.append(chunk, static_cast<std::size_t>(n));
+  while ((n = ::read(fds[0], chunk, sizeof(chunk))) > 0) {
+    got.append(chunk, static_cast<std::size_t>(n));
+  }
   ::close(fds[0]);
   sink.stop();
   std::fclose(errors);

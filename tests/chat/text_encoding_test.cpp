@@ -4,27 +4,12 @@
 
 #include "base/text_escape.h"
 #include "chat/text_encoding.h"
+#include "tests/support/text_checks.h"
 
 using chat::Encoding;
 using chat::decode_text;
 
-namespace {
-
-// No byte of the output may be a C0 control, DEL, or a newline: nothing drives a terminal or
-// starts a log line. (C1 controls are two bytes in UTF-8, 0xC2 0x80-0x9F.)
-bool is_safe(const std::string& text) {
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    if (byte < 0x20 || byte == 0x7f) return false;
-    if (byte == 0xc2 && i + 1 < text.size()) {
-      const auto next = static_cast<unsigned char>(text[i + 1]);
-      if (next >= 0x80 && next <= 0x9f) return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
+using testing_support::has_no_control_characters;
 
 TEST_CASE("encodings: names") {
   CHECK(chat::parse_encoding("utf8") == Encoding::utf8);
@@ -54,7 +39,7 @@ TEST_CASE("encodings: every possible two-byte input decodes to safe text") {
       const std::string bytes{static_cast<char>(a), static_cast<char>(b)};
       for (auto encoding : {Encoding::utf8, Encoding::gbk, Encoding::hex}) {
         const auto text = decode_text(bytes, encoding);
-        if (!is_safe(text)) {
+        if (!has_no_control_characters(text)) {
           FAIL("unsafe output for bytes " << a << "," << b);
         }
       }
@@ -89,7 +74,7 @@ TEST_CASE("encodings: GBK decoding is linear in the input, whatever the peer sen
   for (int i = 0; i < 10000; ++i) mixed += std::string("A\x81\x20\xc4\xe3", 5);  // 你 = C4E3
   const auto decoded = decode_text(mixed, Encoding::gbk);
   const auto after_mixed = chat::decode_work_of_this_thread();
-  CHECK(is_safe(decoded));
+  CHECK(has_no_control_characters(decoded));
   CHECK(decoded.find("\\x81") != std::string::npos);
   CHECK(decoded.find("你") != std::string::npos);
   CHECK(after_mixed.iconv_calls - after_garbage.iconv_calls <= mixed.size());

@@ -8,37 +8,35 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "tests/echo/echo_test_support.h"
+#include "tests/support/bytes.h"
+#include "tests/support/deadline.h"
+#include "tests/support/echo_server_process.h"
+#include "tests/support/eventually.h"
+#include "tests/support/failures.h"
+#include "tests/support/proc_stats.h"
 #include "tests/support/process.h"
+#include "tests/support/tcp_client.h"
+#include "tests/support/text_checks.h"
+#include "tests/support/usage_error.h"
 
-using namespace echo_test;
-using testing_support::count_threads;
-using testing_support::program_path;
+using namespace std::chrono_literals;
+using namespace testing_support;
 
 namespace {
 
-
-// Runs echo-server with `args` and checks the usage-error contract. Unless the case is about
-// --port, "--port 0" comes first, so that a wrongly accepted value binds no fixed port.
+// Checks the usage-error contract for echo-server `args`. Unless the case is about --port,
+// "--port 0" comes first, so that a wrongly accepted value binds no fixed port.
 void check_usage_error(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{program_path("echo-server")};
+  std::vector<std::string> with_port;
   const bool about_port = std::find(args.begin(), args.end(), "--port") != args.end();
-  if (!about_port) argv.insert(argv.end(), {"--port", "0"});
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::string shown;
-  for (const auto& arg : args) shown += " " + arg;
-  const auto run = run_program(argv, 10s);  // a usage error exits at once
-  INFO("echo-server" << shown << " -> stderr: " << run.stderr_text);
-  CHECK(run.exit_code == 2);
-  CHECK(count_lines(run.stderr_text) == 1);
-  CHECK(run.stderr_text.starts_with("echo-server: "));
-  CHECK(run.stdout_text.empty());
+  if (!about_port) with_port = {"--port", "0"};
+  with_port.insert(with_port.end(), args.begin(), args.end());
+  testing_support::check_usage_error("echo-server", with_port);
 }
 
 }  // namespace
@@ -46,23 +44,23 @@ void check_usage_error(const std::vector<std::string>& args) {
 TEST_CASE("the first stdout line names the real address and port and arrives through a pipe") {
   // start_server reads stdout through a pipe: a block-buffered line would never arrive while
   // the server runs, and this would time out instead.
-  auto dual = start_server();
+  auto dual = start_echo_server();
   CHECK(std::regex_match(dual.listening_line, std::regex(R"(listening on \[::\]:[0-9]+)")));
   CHECK(dual.port != 0);
-  auto v4 = start_server({"--bind", "127.0.0.1"});
+  auto v4 = start_echo_server({"--bind", "127.0.0.1"});
   CHECK(v4.listening_line == "listening on 127.0.0.1:" + std::to_string(v4.port));
-  auto v6 = start_server({"--bind", "::1"});
+  auto v6 = start_echo_server({"--bind", "::1"});
   CHECK(v6.listening_line == "listening on [::1]:" + std::to_string(v6.port));
   CHECK(echoes("127.0.0.1", v4.port));
   CHECK(echoes("::1", v6.port));
   for (auto* server : {&dual, &v4, &v6}) {
-    const auto stopped = stop_server(*server, SIGTERM);
+    const auto stopped = server->stop(SIGTERM);
     CHECK(stopped.exit_code == 0);
   }
 }
 
 TEST_CASE("50 concurrent clients each get exactly their own bytes back") {
-  auto server = start_server({"--quiet"});
+  auto server = start_echo_server({"--quiet"});
   constexpr int kClients = 50;
   std::vector<std::size_t> sizes(kClients);
   std::uint64_t total = 0;
@@ -72,8 +70,7 @@ TEST_CASE("50 concurrent clients each get exactly their own bytes back") {
     sizes[static_cast<std::size_t>(i)] = size;
     total += size;
   }
-  std::vector<std::string> failures;
-  std::mutex failures_mutex;
+  Failures failures;
   std::atomic<int> ready{0};
   {
     std::vector<std::jthread> clients;
@@ -99,16 +96,12 @@ TEST_CASE("50 concurrent clients each get exactly their own bytes back") {
         } catch (const std::exception& error) {
           failure = error.what();
         }
-        if (!failure.empty()) {
-          std::lock_guard lock(failures_mutex);
-          failures.push_back("client " + std::to_string(i) + ": " + failure);
-        }
+        if (!failure.empty()) failures.add("client " + std::to_string(i) + ": " + failure);
       });
     }
   }
-  for (const auto& failure : failures) FAIL_CHECK(failure);
-  CHECK(failures.empty());
-  const auto stopped = stop_server(server, SIGTERM);
+  failures.report();
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
   CHECK(stopped.count("served") == kClients);
   CHECK(stopped.count("bytes") == total);
@@ -116,7 +109,7 @@ TEST_CASE("50 concurrent clients each get exactly their own bytes back") {
 }
 
 TEST_CASE("all 256 byte values come back exactly, read one byte at a time") {
-  auto server = start_server();
+  auto server = start_echo_server();
   auto client = Client::connect("127.0.0.1", server.port);
   const auto payload = random_bytes(256, 42);
   REQUIRE(client.send_all(payload));
@@ -129,8 +122,9 @@ TEST_CASE("all 256 byte values come back exactly, read one byte at a time") {
   CHECK(client.read_exact(zeros.size()).data == zeros);
 }
 
-TEST_CASE("half-close: what was sent before the client's shutdown is echoed, then the server closes") {
-  auto server = start_server();
+TEST_CASE("half-close: what was sent before the client's shutdown is echoed, "
+          "then the server closes") {
+  auto server = start_echo_server();
   SUBCASE("half-close right after sending, with the echo still in flight") {
     auto client = Client::connect("::1", server.port);
     const auto payload = random_bytes(300'000, 5);
@@ -154,13 +148,13 @@ TEST_CASE("half-close: what was sent before the client's shutdown is echoed, the
     CHECK(back.end == End::eof);
     CHECK(back.data.empty());
   }
-  const auto stopped = stop_server(server, SIGTERM);
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
   CHECK(stopped.stderr_text.find("closed by peer") != std::string::npos);
 }
 
 TEST_CASE("--max-conns: connections over the cap are closed at once and counted") {
-  auto server = start_server({"--max-conns", "3"});
+  auto server = start_echo_server({"--max-conns", "3"});
   auto held = hold_served("127.0.0.1", server.port, 3);  // served, so counted
   std::uint64_t refused = 0;
   {
@@ -189,7 +183,7 @@ TEST_CASE("--max-conns: connections over the cap are closed at once and counted"
     REQUIRE(client.send_all(again));
     CHECK(client.read_exact(again.size()).data == again);
   }
-  const auto stopped = stop_server(server, SIGTERM);
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
   CHECK(stopped.count("refused") == refused);
   CHECK(stopped.count("served") == 4);
@@ -197,7 +191,7 @@ TEST_CASE("--max-conns: connections over the cap are closed at once and counted"
 }
 
 TEST_CASE("--idle-timeout: a silent client is disconnected") {
-  auto server = start_server({"--idle-timeout", "0.2"});
+  auto server = start_echo_server({"--idle-timeout", "0.2"});
   auto client = Client::connect("127.0.0.1", server.port);
   const auto hello = bytes_of("hello");
   REQUIRE(client.send_all(hello));
@@ -208,15 +202,15 @@ TEST_CASE("--idle-timeout: a silent client is disconnected") {
   CHECK(back.data.empty());
   CHECK(Clock::now() - start >= 150ms);  // it was the timeout, not an immediate close
   CHECK(echoes("::1", server.port));     // others are still served
-  const auto stopped = stop_server(server, SIGTERM);
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
   CHECK(stopped.count("timed_out") == 1);
   CHECK(stopped.stderr_text.find("idle timeout") != std::string::npos);
 }
 
 TEST_CASE("--idle-timeout: a client that sends megabytes but never reads is disconnected") {
-  auto server = start_server({"--idle-timeout", "0.2"});
-  const auto baseline = idle_threads(server);
+  auto server = start_echo_server({"--idle-timeout", "0.2"});
+  const auto baseline = server.idle_threads();
   auto client = Client::connect("127.0.0.1", server.port);
   REQUIRE(eventually([&] { return count_threads(server.pid()) == baseline + 1; }));
   const auto block = random_bytes(1 << 20, 9);
@@ -240,17 +234,17 @@ TEST_CASE("--idle-timeout: a client that sends megabytes but never reads is disc
   // Its thread is gone too: it did not stay pinned.
   CHECK(eventually([&] { return count_threads(server.pid()) == baseline; }));
   CHECK(echoes("127.0.0.1", server.port));
-  const auto stopped = stop_server(server, SIGTERM);
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
   CHECK(stopped.count("timed_out") == 1);
 }
 
 TEST_CASE("--allow: peers outside every block are closed at once and counted") {
   SUBCASE("--allow 10.0.0.0/8 refuses 127.0.0.1 and ::1") {
-    auto server = start_server({"--allow", "10.0.0.0/8"});
+    auto server = start_echo_server({"--allow", "10.0.0.0/8"});
     CHECK_FALSE(echoes("127.0.0.1", server.port));
     CHECK_FALSE(echoes("::1", server.port));
-    const auto stopped = stop_server(server, SIGTERM);
+    const auto stopped = server.stop(SIGTERM);
     CHECK(stopped.exit_code == 0);
     CHECK(stopped.count("denied") == 2);
     CHECK(stopped.count("served") == 0);
@@ -258,27 +252,27 @@ TEST_CASE("--allow: peers outside every block are closed at once and counted") {
     CHECK(stopped.stderr_text.find("refused [::1]:") != std::string::npos);
   }
   SUBCASE("--allow 127.0.0.1 accepts it on the dual-stack default, not ::1") {
-    auto server = start_server({"--allow", "127.0.0.1"});
+    auto server = start_echo_server({"--allow", "127.0.0.1"});
     CHECK(echoes("127.0.0.1", server.port));
     CHECK_FALSE(echoes("::1", server.port));
-    const auto stopped = stop_server(server, SIGTERM);
+    const auto stopped = server.stop(SIGTERM);
     CHECK(stopped.count("denied") == 1);
     CHECK(stopped.count("served") == 1);
   }
   SUBCASE("--allow ::1 accepts IPv6 loopback, not 127.0.0.1") {
-    auto server = start_server({"--allow", "::1"});
+    auto server = start_echo_server({"--allow", "::1"});
     CHECK(echoes("::1", server.port));
     CHECK_FALSE(echoes("127.0.0.1", server.port));
-    const auto stopped = stop_server(server, SIGTERM);
+    const auto stopped = server.stop(SIGTERM);
     CHECK(stopped.count("denied") == 1);
     CHECK(stopped.count("served") == 1);
   }
   SUBCASE("repeated --allow: any block admits") {
-    auto server = start_server({"--allow", "10.0.0.0/8", "--allow", "127.0.0.0/8", "--allow",
-                                "::1/128"});
+    auto server = start_echo_server(
+        {"--allow", "10.0.0.0/8", "--allow", "127.0.0.0/8", "--allow", "::1/128"});
     CHECK(echoes("127.0.0.1", server.port));
     CHECK(echoes("::1", server.port));
-    const auto stopped = stop_server(server, SIGTERM);
+    const auto stopped = server.stop(SIGTERM);
     CHECK(stopped.count("denied") == 0);
     CHECK(stopped.count("served") == 2);
   }
@@ -287,8 +281,8 @@ TEST_CASE("--allow: peers outside every block are closed at once and counted") {
 TEST_CASE("SIGTERM and SIGINT with clients connected: exit 0, summary, every thread joined") {
   for (const int signal : {SIGTERM, SIGINT}) {
     CAPTURE(signal);
-    auto server = start_server();
-    const auto baseline = idle_threads(server);
+    auto server = start_echo_server();
+    const auto baseline = server.idle_threads();
     constexpr std::size_t kClients = 10;
     std::vector<Client> clients;
     for (std::size_t i = 0; i < kClients; ++i) {
@@ -300,7 +294,7 @@ TEST_CASE("SIGTERM and SIGINT with clients connected: exit 0, summary, every thr
     // One thread per connection, no more, no fewer.
     CHECK(eventually([&] { return count_threads(server.pid()) == baseline + kClients; }));
     CHECK(count_threads(server.pid()) == baseline + kClients);
-    const auto stopped = stop_server(server, signal, 30s);  // bounded: it did not hang
+    const auto stopped = server.stop(signal, 30s);  // bounded: it did not hang
     REQUIRE(stopped.exit_code.has_value());
     CHECK(*stopped.exit_code == 0);
     CHECK(count_occurrences(stopped.stderr_text, "summary: ") == 1);
@@ -316,7 +310,7 @@ TEST_CASE("SIGTERM and SIGINT with clients connected: exit 0, summary, every thr
 }
 
 TEST_CASE("a port in use is one line on stderr and exit 1") {
-  auto first = start_server({"--bind", "127.0.0.1"});
+  auto first = start_echo_server({"--bind", "127.0.0.1"});
   for (const std::string bind : {"127.0.0.1", "::"}) {
     CAPTURE(bind);
     const auto run = run_program(
@@ -366,7 +360,7 @@ TEST_CASE("--help prints usage and exits 0") {
 }
 
 TEST_CASE("--verbose shows the data escaped, never raw control bytes") {
-  auto server = start_server({"--verbose"});
+  auto server = start_echo_server({"--verbose"});
   auto client = Client::connect("127.0.0.1", server.port);
   const auto message = bytes_of("\x1b[31mred\n");
   REQUIRE(client.send_all(message));
@@ -378,7 +372,7 @@ TEST_CASE("--verbose shows the data escaped, never raw control bytes") {
   }));
   CHECK(seen.find("\\x1b[31mred\\n") != std::string::npos);
   CHECK(seen.find('\x1b') == std::string::npos);
-  const auto stopped = stop_server(server, SIGTERM);
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
   CHECK(stopped.stderr_text.find('\x1b') == std::string::npos);
 }

@@ -1,51 +1,37 @@
-// Faults the echo server must survive (issue 5): hostile and broken clients, floods, running out
-// of descriptors and of threads, a stop under load, and leaks over many connections. The real
+// Faults the echo server must survive: hostile and broken clients, floods, running out of
+// descriptors and of threads, a stop under load, and leaks over many connections. The real
 // binary on a kernel-chosen loopback port; counts and verdicts only; every wait and loop bounded.
 #include <doctest/doctest.h>
 
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
+#include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "tests/echo/echo_test_support.h"
+#include "tests/support/bytes.h"
+#include "tests/support/deadline.h"
+#include "tests/support/echo_server_process.h"
+#include "tests/support/eventually.h"
+#include "tests/support/failures.h"
+#include "tests/support/pids_cgroup.h"
+#include "tests/support/proc_stats.h"
 #include "tests/support/process.h"
+#include "tests/support/tcp_client.h"
+#include "tests/support/text_checks.h"
 
-using namespace echo_test;
-using testing_support::count_open_fds;
-using testing_support::count_threads;
+using namespace std::chrono_literals;
+using namespace testing_support;
 
 namespace {
-
-
-// Collects failures from client threads, reported on the test's thread.
-class Failures {
- public:
-  void add(std::string what) {
-    std::lock_guard lock(mutex_);
-    list_.push_back(std::move(what));
-  }
-  void report() {
-    std::lock_guard lock(mutex_);
-    for (const auto& failure : list_) FAIL_CHECK(failure);
-    CHECK(list_.empty());
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<std::string> list_;
-};
 
 // The asan preset builds with UBSan too, whose vptr check probes memory through pipe(): out of
 // descriptors the probe fails, and the first virtual call (Asio comparing accept's EMFILE) is
@@ -69,8 +55,6 @@ bool skipped_out_of_descriptors() {
   return false;
 #endif
 }
-
-bool running(ServerRun& server) { return !server.process->wait(0ms).has_value(); }
 
 // Sends until the socket's buffers are full (the server stopped reading us) or the peer is
 // gone; bounded by `limit` bytes and `timeout`. Returns the bytes sent.
@@ -98,8 +82,8 @@ std::uint64_t send_until_stalled(Client& client, std::uint64_t limit,
 }  // namespace
 
 TEST_CASE("clients that reset mid-stream (SO_LINGER 0) cost only their own connections") {
-  auto server = start_server({"--quiet"});
-  const auto threads = idle_threads(server);
+  auto server = start_echo_server({"--quiet"});
+  const auto threads = server.idle_threads();
   const auto fds = count_open_fds(server.pid());
   constexpr int kClients = 20;
   Failures failures;
@@ -128,15 +112,15 @@ TEST_CASE("clients that reset mid-stream (SO_LINGER 0) cost only their own conne
   CHECK(echoes("127.0.0.1", server.port));
   CHECK(eventually([&] { return count_threads(server.pid()) == threads; }));
   CHECK(eventually([&] { return count_open_fds(server.pid()) == fds; }));
-  const auto stopped = stop_server(server, SIGTERM);
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
   CHECK(stopped.count("served") == kClients + 1);
 }
 
 TEST_CASE("clients that connect and send nothing") {
   SUBCASE("without --idle-timeout each holds one thread, others are served, closing frees it") {
-    auto server = start_server({"--quiet"});
-    const auto threads = idle_threads(server);
+    auto server = start_echo_server({"--quiet"});
+    const auto threads = server.idle_threads();
     const auto fds = count_open_fds(server.pid());
     std::vector<Client> silent;
     for (int i = 0; i < 30; ++i) silent.push_back(Client::connect("127.0.0.1", server.port));
@@ -145,14 +129,14 @@ TEST_CASE("clients that connect and send nothing") {
     silent.clear();
     CHECK(eventually([&] { return count_threads(server.pid()) == threads; }));
     CHECK(eventually([&] { return count_open_fds(server.pid()) == fds; }));
-    const auto stopped = stop_server(server, SIGTERM);
+    const auto stopped = server.stop(SIGTERM);
     CHECK(stopped.exit_code == 0);
     CHECK(stopped.count("served") == 31);
     CHECK(stopped.count("timed_out") == 0);
   }
   SUBCASE("with --idle-timeout 0.3 every one of them is disconnected") {
-    auto server = start_server({"--quiet", "--idle-timeout", "0.3"});
-    const auto threads = idle_threads(server);
+    auto server = start_echo_server({"--quiet", "--idle-timeout", "0.3"});
+    const auto threads = server.idle_threads();
     std::vector<Client> silent;
     for (int i = 0; i < 30; ++i) silent.push_back(Client::connect("::1", server.port));
     for (auto& client : silent) {
@@ -161,7 +145,7 @@ TEST_CASE("clients that connect and send nothing") {
       CHECK(end.data.empty());
     }
     CHECK(eventually([&] { return count_threads(server.pid()) == threads; }));
-    const auto stopped = stop_server(server, SIGTERM);
+    const auto stopped = server.stop(SIGTERM);
     CHECK(stopped.exit_code == 0);
     CHECK(stopped.count("timed_out") == 30);
   }
@@ -169,7 +153,7 @@ TEST_CASE("clients that connect and send nothing") {
 
 TEST_CASE("a client that sends one byte per second is served, not cut off, and blocks no one") {
   // The idle timeout counts progress: a byte each second is progress under a 5 s limit.
-  auto server = start_server({"--idle-timeout", "5"});
+  auto server = start_echo_server({"--idle-timeout", "5"});
   auto slow = Client::connect("127.0.0.1", server.port);
   const std::string text = "abc";
   for (const char c : text) {
@@ -183,15 +167,15 @@ TEST_CASE("a client that sends one byte per second is served, not cut off, and b
   }
   slow.shutdown_send();
   CHECK(slow.read_to_end().end == End::eof);
-  const auto stopped = stop_server(server, SIGTERM);
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
   CHECK(stopped.count("timed_out") == 0);
   CHECK(stopped.count("served") == 4);
 }
 
 TEST_CASE("clients that send megabytes and never read: others are served, SIGTERM still ends it") {
-  auto server = start_server({"--quiet"});  // no idle timeout: only the stop can free them
-  const auto threads = idle_threads(server);
+  auto server = start_echo_server({"--quiet"});  // no idle timeout: only the stop can free them
+  const auto threads = server.idle_threads();
   std::vector<Client> hogs;
   std::uint64_t pushed = 0;
   for (int i = 0; i < 5; ++i) {
@@ -203,7 +187,7 @@ TEST_CASE("clients that send megabytes and never read: others are served, SIGTER
   CHECK(count_threads(server.pid()) == threads + 5);
   CHECK(echoes("127.0.0.1", server.port));
   CHECK(echoes("::1", server.port));
-  const auto stopped = stop_server(server, SIGTERM, 30s);
+  const auto stopped = server.stop(SIGTERM, 30s);
   REQUIRE(stopped.exit_code.has_value());
   CHECK(*stopped.exit_code == 0);
   CHECK(stopped.count("served") == 7);
@@ -212,7 +196,7 @@ TEST_CASE("clients that send megabytes and never read: others are served, SIGTER
 TEST_CASE("half-close at random points: everything sent before it is echoed, then eof") {
   constexpr std::uint64_t kSeed = 20261122;
   MESSAGE("seed " << kSeed);
-  auto server = start_server({"--quiet"});
+  auto server = start_echo_server({"--quiet"});
   constexpr int kWorkers = 4;
   constexpr int kPerWorker = 10;
   Failures failures;
@@ -253,15 +237,15 @@ TEST_CASE("half-close at random points: everything sent before it is echoed, the
     }
   }
   failures.report();
-  const auto stopped = stop_server(server, SIGTERM);
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
   CHECK(stopped.count("served") == kWorkers * kPerWorker);
   CHECK(stopped.count("bytes") == static_cast<std::int64_t>(total.load()));
 }
 
 TEST_CASE("a connect flood beyond --max-conns: all over the cap are closed, the server goes on") {
-  auto server = start_server({"--quiet", "--max-conns", "10"});
-  const auto threads = idle_threads(server);
+  auto server = start_echo_server({"--quiet", "--max-conns", "10"});
+  const auto threads = server.idle_threads();
   auto held = hold_served("127.0.0.1", server.port, 10);
   constexpr int kWorkers = 4;
   constexpr int kPerWorker = 50;
@@ -294,7 +278,7 @@ TEST_CASE("a connect flood beyond --max-conns: all over the cap are closed, the 
   }
   held.pop_back();
   CHECK(eventually([&] { return echoes("127.0.0.1", server.port, 5s); }, 30s));
-  const auto stopped = stop_server(server, SIGTERM);
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
   CHECK(stopped.count("refused") >= kWorkers * kPerWorker);
   CHECK(stopped.count("peak_active") == 10);
@@ -304,8 +288,8 @@ TEST_CASE("out of descriptors: the accept loop pauses without spinning, says so 
   if (skipped_out_of_descriptors()) return;
   const auto prlimit = find_in_path("prlimit");
   REQUIRE_MESSAGE(!prlimit.empty(), "prlimit (util-linux) is needed");
-  auto server = start_server({}, {prlimit, "--nofile=64:64"});
-  const auto threads = idle_threads(server);
+  auto server = start_echo_server({}, {prlimit, "--nofile=64:64"});
+  const auto threads = server.idle_threads();
   MESSAGE("server idles with " << count_open_fds(server.pid()) << " descriptors of 64");
   // Beyond 64, so some wait in the listen backlog; few enough beyond it that closing some of the
   // served ones lets all the waiting in at once (a second pause would blur "says so once").
@@ -334,7 +318,7 @@ TEST_CASE("out of descriptors: the accept loop pauses without spinning, says so 
   const double cpu_used = cpu_seconds(server.pid()) - cpu_before;
   MESSAGE("CPU used in 1 s out of descriptors: " << cpu_used << " s");
   CHECK(cpu_used < 0.5);
-  CHECK(running(server));
+  CHECK(server.running());
   // Free more descriptors than are waiting (the accept queue is FIFO: the first are served).
   const std::size_t waiting = kClients - served;
   const std::size_t to_close = waiting + 5;
@@ -349,7 +333,7 @@ TEST_CASE("out of descriptors: the accept loop pauses without spinning, says so 
     CHECK(clients[i].send_all(hello));
     CHECK(clients[i].read_exact(hello.size(), 30s).data == hello);
   }
-  const auto stopped = stop_server(server, SIGTERM);
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
   CHECK(count_occurrences(stopped.stderr_text, "pausing new connections") == 1);
   CHECK(count_occurrences(stopped.stderr_text, "accepting new connections again") == 1);
@@ -360,98 +344,38 @@ TEST_CASE("SIGTERM while out of descriptors: a clean stop all the same") {
   if (skipped_out_of_descriptors()) return;
   const auto prlimit = find_in_path("prlimit");
   REQUIRE(!prlimit.empty());
-  auto server = start_server({"--quiet"}, {prlimit, "--nofile=32:32"});
+  auto server = start_echo_server({"--quiet"}, {prlimit, "--nofile=32:32"});
   std::vector<Client> clients;
   for (int i = 0; i < 40; ++i) clients.push_back(Client::connect("127.0.0.1", server.port));
   REQUIRE(eventually([&] {
     return server.process->stderr_so_far().find("pausing new connections") != std::string::npos;
   }, 30s));
-  const auto stopped = stop_server(server, SIGTERM, 30s);
+  const auto stopped = server.stop(SIGTERM, 30s);
   REQUIRE(stopped.exit_code.has_value());
   CHECK(*stopped.exit_code == 0);
   CHECK(stopped.count("served") > 0);
   for (auto& client : clients) CHECK(client.read_to_end(20s).end != End::timeout);
 }
 
-namespace {
-
-// A pids cgroup the test can put the server into, removed when done (once the server is gone).
-class PidsCgroup {
- public:
-  // Empty path() when no pids controller can be used here (the reason says why).
-  PidsCgroup() {
-    namespace fs = std::filesystem;
-    std::string base;
-    if (fs::exists("/sys/fs/cgroup/pids/cgroup.procs")) {
-      base = "/sys/fs/cgroup/pids";  // cgroup v1
-    } else {
-      std::ifstream controllers("/sys/fs/cgroup/cgroup.subtree_control");
-      std::string line;
-      std::getline(controllers, line);
-      if (line.find("pids") != std::string::npos) base = "/sys/fs/cgroup";  // cgroup v2
-    }
-    if (base.empty()) {
-      reason_ = "no pids cgroup controller available";
-      return;
-    }
-    const auto path = base + "/echo_fault_test_" + std::to_string(::getpid());
-    if (::mkdir(path.c_str(), 0755) != 0) {
-      reason_ = "cannot create " + path + ": " + std::strerror(errno);
-      return;
-    }
-    path_ = path;
-  }
-  ~PidsCgroup() {
-    if (path_.empty()) return;
-    // The server was killed or exited before this runs; its tasks may take a moment to go.
-    for (int i = 0; i < 500 && ::rmdir(path_.c_str()) != 0 && errno == EBUSY; ++i) {
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-  PidsCgroup(const PidsCgroup&) = delete;
-  PidsCgroup& operator=(const PidsCgroup&) = delete;
-
-  const std::string& path() const { return path_; }
-  const std::string& reason() const { return reason_; }
-
-  bool write(const std::string& file, const std::string& value) const {
-    std::ofstream out(path_ + "/" + file);
-    out << value << std::flush;
-    return static_cast<bool>(out);
-  }
-  long read(const std::string& file) const {
-    std::ifstream in(path_ + "/" + file);
-    long value = -1;
-    in >> value;
-    return value;
-  }
-
- private:
-  std::string path_;
-  std::string reason_;
-};
-
-}  // namespace
-
 TEST_CASE("thread creation failure: the connection is refused cleanly, the server lives on") {
   const auto prlimit = find_in_path("prlimit");
   REQUIRE(!prlimit.empty());
   if (::geteuid() == 0) {
     // Show, rather than assume, that RLIMIT_NPROC does not bind root.
-    auto server = start_server({"--quiet"}, {prlimit, "--nproc=1:1"});
+    auto server = start_echo_server({"--quiet"}, {prlimit, "--nproc=1:1"});
     const bool ignored = echoes("127.0.0.1", server.port) && echoes("::1", server.port);
-    const auto stopped = stop_server(server, SIGTERM);
+    const auto stopped = server.stop(SIGTERM);
     if (ignored && stopped.count("thread_failures") == 0) {
       MESSAGE("RLIMIT_NPROC is not enforced for root (the kernel exempts it); "
               "using a cgroup pids limit instead");
     }
   }
-  PidsCgroup group;  // before the server, so it outlives it
+  PidsCgroup group("echo_fault_test");  // before the server, so it outlives it
   if (group.path().empty()) {
     MESSAGE("skipped: cannot limit threads here: " << group.reason());
     return;
   }
-  auto server = start_server();
+  auto server = start_echo_server();
   REQUIRE(group.write("cgroup.procs", std::to_string(server.pid())));
   const long tasks = group.read("pids.current");
   REQUIRE(tasks > 0);
@@ -464,7 +388,7 @@ TEST_CASE("thread creation failure: the connection is refused cleanly, the serve
     CHECK(end.end != End::timeout);
     CHECK(end.data.empty());
   }
-  CHECK(running(server));
+  CHECK(server.running());
   for (auto& client : held) {  // the served ones never noticed
     const auto again = bytes_of("still here");
     REQUIRE(client.send_all(again));
@@ -480,7 +404,7 @@ TEST_CASE("thread creation failure: the connection is refused cleanly, the serve
     if (!served) std::this_thread::sleep_for(50ms);
   }
   CHECK(served);
-  const auto stopped = stop_server(server, SIGTERM);
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
   CHECK(stopped.count("served") == 3);
   CHECK(stopped.count("thread_failures") == 2 + attempts - 1);
@@ -491,8 +415,8 @@ TEST_CASE("thread creation failure: the connection is refused cleanly, the serve
 }
 
 TEST_CASE("SIGTERM in the middle of load: nothing echoed is lost, every thread joined, exit 0") {
-  auto server = start_server();  // not quiet: each close line says how many bytes it echoed
-  const auto threads = idle_threads(server);
+  auto server = start_echo_server();  // not quiet: each close line says how many bytes it echoed
+  const auto threads = server.idle_threads();
   constexpr int kEchoing = 12;      // send and read all the time, checking every byte
   constexpr int kNeverReading = 4;  // keep sending, never read
   constexpr int kSilent = 4;        // connected, never send, never read
@@ -503,7 +427,7 @@ TEST_CASE("SIGTERM in the middle of load: nothing echoed is lost, every thread j
   Failures failures;
   std::vector<Client> silent;
   for (int i = 0; i < kSilent; ++i) silent.push_back(Client::connect("::1", server.port));
-  std::optional<Stopped> stopped;
+  std::optional<StoppedServer> stopped;
   {
     std::vector<std::jthread> clients;
     for (int i = 0; i < kEchoing; ++i) {
@@ -571,7 +495,7 @@ TEST_CASE("SIGTERM in the middle of load: nothing echoed is lost, every thread j
     CHECK(eventually([&] {
       return count_threads(server.pid()) == threads + kEchoing + kNeverReading + kSilent;
     }));
-    stopped = stop_server(server, SIGTERM, 30s);
+    stopped = server.stop(SIGTERM, 30s);
   }  // joins the clients: each is bounded and ends once the server closes on it
   failures.report();
   REQUIRE(stopped->exit_code.has_value());
@@ -596,9 +520,9 @@ TEST_CASE("SIGTERM in the middle of load: nothing echoed is lost, every thread j
 }
 
 TEST_CASE("1,000 connect/echo/close cycles leave no descriptors or threads behind") {
-  auto server = start_server({"--quiet"});
+  auto server = start_echo_server({"--quiet"});
   for (int i = 0; i < 5; ++i) REQUIRE(echoes("127.0.0.1", server.port));  // warm-up
-  const auto threads = idle_threads(server);
+  const auto threads = server.idle_threads();
   REQUIRE(eventually([&] { return count_threads(server.pid()) == threads; }));
   const auto fds = count_open_fds(server.pid());
   constexpr int kCycles = 1000;
@@ -632,7 +556,7 @@ TEST_CASE("1,000 connect/echo/close cycles leave no descriptors or threads behin
   MESSAGE("after " << kCycles << " cycles: " << count_threads(server.pid()) << " threads (was "
                    << threads << "), " << count_open_fds(server.pid()) << " descriptors (was "
                    << fds << ")");
-  const auto stopped = stop_server(server, SIGTERM);
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
   CHECK(stopped.count("served") == kCycles + 5);
 }
@@ -642,12 +566,13 @@ TEST_CASE("a stderr whose reader went away (EPIPE) does not stop the echo or the
   // reader (`true`) to be gone before it execs the server, so each write really fails.
   const auto bash = find_in_path("bash");
   REQUIRE(!bash.empty());
-  auto server = start_server({}, {bash, "-c", R"(exec 2> >(exec true); wait $!; exec "$0" "$@")"});
+  const std::string stderr_to_a_gone_reader = R"(exec 2> >(exec true); wait $!; exec "$0" "$@")";
+  auto server = start_echo_server({}, {bash, "-c", stderr_to_a_gone_reader});
   for (int i = 0; i < 3; ++i) {
     CHECK(echoes("127.0.0.1", server.port));
     CHECK(echoes("::1", server.port));
   }
-  CHECK(running(server));
-  const auto stopped = stop_server(server, SIGTERM);
+  CHECK(server.running());
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
 }

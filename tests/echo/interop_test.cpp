@@ -4,20 +4,18 @@
 #include <doctest/doctest.h>
 
 #include <signal.h>
-#include <stdlib.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
-#include "tests/echo/echo_test_support.h"
+#include "tests/support/bytes.h"
+#include "tests/support/echo_server_process.h"
 #include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/text_files.h"
 
-using namespace echo_test;
-using testing_support::run_command;
+using namespace testing_support;
 
 namespace {
 
@@ -27,35 +25,22 @@ const char* const kHosts[] = {"127.0.0.1", "::1"};
 // A private temporary folder with the random input file, removed at the end.
 class Scratch {
  public:
-  Scratch() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "echo-interop-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = pattern;
-    input_ = random_bytes(kFileBytes, 2026);
+  Scratch() : input_(random_bytes(kFileBytes, 2026)) {
     std::ofstream out(input_path(), std::ios::binary);
-    out.write(reinterpret_cast<const char*>(input_.data()), static_cast<std::streamsize>(input_.size()));
+    out.write(reinterpret_cast<const char*>(input_.data()),
+              static_cast<std::streamsize>(input_.size()));
   }
-  ~Scratch() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
 
-  std::string input_path() const { return (dir_ / "input.bin").string(); }
-  std::string output_path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string input_path() const { return dir_.file("input.bin"); }
+  std::string output_path(const std::string& name) const { return dir_.file(name); }
   const Bytes& input() const { return input_; }
+  // What a tool wrote to output_path(name).
+  Bytes output(const std::string& name) const { return bytes_of(read_file(output_path(name))); }
 
  private:
-  std::filesystem::path dir_;
+  TempDir dir_{"echo-interop"};
   Bytes input_;
 };
-
-Bytes read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return bytes_of(text);
-}
 
 // Paths here are ours (mkdtemp), but quote them anyway.
 std::string quoted(const std::string& text) {
@@ -71,8 +56,8 @@ std::string quoted(const std::string& text) {
 }
 
 void require_tool(const std::string& name) {
-  REQUIRE_MESSAGE(!find_in_path(name).empty(),
-                  name << " is not installed (scripts/setup.sh installs netcat-openbsd, ncat, socat)");
+  REQUIRE_MESSAGE(!find_in_path(name).empty(), name << " is not installed (scripts/setup.sh "
+                                                       "installs netcat-openbsd, ncat, socat)");
 }
 
 // Runs `client_command` (reading the input file, writing `name`), under timeout, and checks
@@ -85,7 +70,7 @@ void check_file_echo(const Scratch& scratch, const std::string& name,
   CAPTURE(command);
   const auto run = run_command(command);
   CHECK(run.exit_code == 0);
-  const auto echoed = read_file(output);
+  const auto echoed = scratch.output(name);
   CHECK(echoed.size() == scratch.input().size());
   CHECK(echoed == scratch.input());
 }
@@ -98,14 +83,14 @@ TEST_CASE("nc (netcat-openbsd) -N echoes a binary file over 127.0.0.1 and ::1") 
   REQUIRE_MESSAGE(help.output.find("OpenBSD") != std::string::npos,
                   "nc is not netcat-openbsd: " << help.output.substr(0, 200));
   Scratch scratch;
-  auto server = start_server();
+  auto server = start_echo_server();
   for (const std::string host : kHosts) {
     // -N: shut the socket's sending side at the end of the file, then read until the server's
     // end of stream. Everything must come back before that.
     check_file_echo(scratch, "nc-" + host,
                     "nc -N " + host + " " + std::to_string(server.port));
   }
-  const auto stopped = stop_server(server, SIGTERM);
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
   CHECK(stopped.count("served") == 2);
   CHECK(stopped.count("bytes") == static_cast<std::int64_t>(2 * kFileBytes));
@@ -113,7 +98,7 @@ TEST_CASE("nc (netcat-openbsd) -N echoes a binary file over 127.0.0.1 and ::1") 
 
 TEST_CASE("printf 'hi\\n' | nc -q1 gets hi back, as the README shows") {
   require_tool("nc");
-  auto server = start_server();
+  auto server = start_echo_server();
   for (const std::string host : kHosts) {
     CAPTURE(host);
     const auto run = run_command("printf 'hi\\n' | timeout 30 nc -q1 " + host + " " +
@@ -121,18 +106,18 @@ TEST_CASE("printf 'hi\\n' | nc -q1 gets hi back, as the README shows") {
     CHECK(run.exit_code == 0);
     CHECK(run.output == "hi\n");
   }
-  CHECK(stop_server(server, SIGTERM).exit_code == 0);
+  CHECK(server.stop(SIGTERM).exit_code == 0);
 }
 
 TEST_CASE("ncat echoes a binary file over 127.0.0.1 and ::1") {
   require_tool("ncat");
   Scratch scratch;
-  auto server = start_server();
+  auto server = start_echo_server();
   for (const std::string host : kHosts) {
     // ncat half-closes at the end of its input and exits at the server's end of stream.
     check_file_echo(scratch, "ncat-" + host, "ncat " + host + " " + std::to_string(server.port));
   }
-  const auto stopped = stop_server(server, SIGTERM);
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
   CHECK(stopped.count("served") == 2);
   CHECK(stopped.count("bytes") == static_cast<std::int64_t>(2 * kFileBytes));
@@ -141,13 +126,13 @@ TEST_CASE("ncat echoes a binary file over 127.0.0.1 and ::1") {
 TEST_CASE("socat echoes a binary file over 127.0.0.1 and ::1") {
   require_tool("socat");
   Scratch scratch;
-  auto server = start_server();
+  auto server = start_echo_server();
   const auto port = std::to_string(server.port);
   // -t 30: after the end of its input, socat half-closes and waits (up to 30 s, not its default
   // 0.5 s) for the rest of the echo and the server's end of stream.
   check_file_echo(scratch, "socat-v4", "socat -t 30 - TCP4:127.0.0.1:" + port);
   check_file_echo(scratch, "socat-v6", "socat -t 30 - TCP6:[::1]:" + port);
-  const auto stopped = stop_server(server, SIGTERM);
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
   CHECK(stopped.count("served") == 2);
   CHECK(stopped.count("bytes") == static_cast<std::int64_t>(2 * kFileBytes));
@@ -158,7 +143,7 @@ TEST_CASE("several tools at once, each gets its own bytes") {
   require_tool("ncat");
   require_tool("socat");
   Scratch scratch;
-  auto server = start_server({"--quiet"});
+  auto server = start_echo_server({"--quiet"});
   const auto port = std::to_string(server.port);
   // One shell runs them in parallel and waits for all; each is bounded by timeout.
   const std::string in = quoted(scratch.input_path());
@@ -171,9 +156,9 @@ TEST_CASE("several tools at once, each gets its own bytes") {
   run_command(command);
   for (const std::string name : {"p-nc", "p-ncat", "p-socat"}) {
     CAPTURE(name);
-    CHECK(read_file(scratch.output_path(name)) == scratch.input());
+    CHECK(scratch.output(name) == scratch.input());
   }
-  const auto stopped = stop_server(server, SIGTERM);
+  const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
   CHECK(stopped.count("served") == 3);
 }

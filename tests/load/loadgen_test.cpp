@@ -7,12 +7,8 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <map>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,45 +17,38 @@
 #include "net/tcp_listener.h"
 #include "net/thread_per_connection_server.h"
 #include "net/udp_socket.h"
+#include "tests/support/echo_server_process.h"
+#include "tests/support/eventually.h"
 #include "tests/support/process.h"
+#include "tests/support/summary.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/text_files.h"
+#include "tests/support/usage_error.h"
 
 using namespace std::chrono_literals;
-using testing_support::ChildProcess;
+using namespace testing_support;
 
 namespace {
 
-struct Run {
-  int exit_code = -1;
-  std::vector<std::string> stdout_lines;
-  std::string stderr_text;
-  std::map<std::string, std::string> summary;  // key=value pairs of the "summary:" line
+// A finished loadgen run and its summary line (on stdout).
+struct LoadgenRun : ProgramRun {
+  Summary summary;
 
+  // A summary value that must be there.
   double number(const std::string& key) const {
-    const auto found = summary.find(key);
-    REQUIRE_MESSAGE(found != summary.end(), "summary has no key " << key);
-    return std::stod(found->second);
+    const auto value = summary.number(key);
+    REQUIRE_MESSAGE(value.has_value(), "summary has no number " << key);
+    return *value;
   }
 };
 
-// Runs loadgen to completion (bounded: 120 s) and parses its summary line.
-Run run_loadgen(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{testing_support::program_path("loadgen")};
+// Runs loadgen to completion (bounded: 120 s).
+LoadgenRun run_loadgen(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{program_path("loadgen")};
   argv.insert(argv.end(), args.begin(), args.end());
-  ChildProcess child(argv);
-  Run run;
-  while (auto line = child.read_stdout_line(120s)) run.stdout_lines.push_back(*line);
-  run.stderr_text = child.read_all_stderr(10s);
-  run.exit_code = child.wait(10s).value_or(-1);
-  for (const auto& line : run.stdout_lines) {
-    if (!line.starts_with("summary:")) continue;
-    std::istringstream words(line.substr(8));
-    std::string word;
-    while (words >> word) {
-      const auto eq = word.find('=');
-      if (eq != std::string::npos) run.summary[word.substr(0, eq)] = word.substr(eq + 1);
-    }
-  }
-  return run;
+  LoadgenRun loadgen{run_program(argv, 120s), {}};
+  loadgen.summary = Summary::parse(loadgen.stdout_text);
+  return loadgen;
 }
 
 std::string tcp_target(std::uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
@@ -114,17 +103,17 @@ net::SessionEnd short_echo(net::TcpStream& stream, const net::ConnectionInfo&) {
 }  // namespace
 
 TEST_CASE("loadgen tcp against echo-server: messages flow, every byte checks out") {
-  auto server = testing_support::start_echo_server({"--quiet"});
-  const auto json = std::filesystem::temp_directory_path() /
-                    ("loadgen_test_" + std::to_string(::getpid()) + ".json");
+  auto server = start_echo_server({"--quiet"});
+  TempDir dir("loadgen-test");
+  const auto json = dir.file("run.json");
   const auto run = run_loadgen({"tcp", tcp_target(server.port), "-c", "4", "-s", "300", "-d", "1",
-                                "--depth", "2", "--json", json.string()});
+                                "--depth", "2", "--json", json});
   INFO(run.stderr_text);
   CHECK(run.exit_code == 0);
-  REQUIRE(!run.summary.empty());
+  REQUIRE(run.summary.found());
   for (const char* key : {"msgs_per_s", "MB_per_s", "p50_us", "p99_us", "p999_us", "max_us",
                           "errors", "mismatches", "connect_failures"}) {
-    CHECK_MESSAGE(run.summary.count(key) == 1, key);
+    CHECK_MESSAGE(run.summary.has(key), key);
   }
   CHECK(run.number("msgs") > 0);
   CHECK(run.number("mismatches") == 0);
@@ -135,16 +124,14 @@ TEST_CASE("loadgen tcp against echo-server: messages flow, every byte checks out
   CHECK(run.number("p99_us") <= run.number("max_us"));
   // A progress line appeared on stderr, and the JSON has the per-second series.
   CHECK(run.stderr_text.find("msgs/s") != std::string::npos);
-  std::ifstream in(json);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto text = read_file(json);
   CHECK(text.find("\"series\": [") != std::string::npos);
   CHECK(text.find("\"t_s\":") != std::string::npos);
   CHECK(text.find("\"mismatches\": 0") != std::string::npos);
-  std::filesystem::remove(json);
 }
 
 TEST_CASE("loadgen tcp open loop (--rate) with warm-up against echo-server") {
-  auto server = testing_support::start_echo_server({"--quiet"});
+  auto server = start_echo_server({"--quiet"});
   const auto run = run_loadgen({"tcp", "[::1]:" + std::to_string(server.port), "-c", "3", "-s",
                                 "64", "-d", "1", "--rate", "300", "--warmup", "0.5",
                                 "--connect-rate", "100"});
@@ -211,15 +198,7 @@ TEST_CASE("loadgen: bad options give one line on stderr and exit 2") {
       {"udp", "127.0.0.1:9", "-s", "5"},
       {"bogus"},
   };
-  for (const auto& args : bad) {
-    const auto run = run_loadgen(args);
-    std::string shown;
-    for (const auto& a : args) shown += a + " ";
-    CAPTURE(shown);
-    CHECK(run.exit_code == 2);
-    CHECK(run.stdout_lines.empty());
-    CHECK(std::count(run.stderr_text.begin(), run.stderr_text.end(), '\n') == 1);
-  }
+  for (const auto& args : bad) check_usage_error("loadgen", args);
   const auto help = run_loadgen({"--help"});
   CHECK(help.exit_code == 0);
 }
@@ -256,13 +235,12 @@ TEST_CASE("loadgen udp sends numbered datagrams a receiver can identify") {
   CHECK(run.number("sent") == 500);
   CHECK(run.number("send_errors") == 0);
   // Loopback delivers them unless the receive buffer overflowed; wait (bounded) for the tail.
-  for (int i = 0; i < 200; ++i) {
-    {
-      std::lock_guard lock(mutex);
-      if (seen.size() == 500) break;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
+  eventually(
+      [&] {
+        std::lock_guard lock(mutex);
+        return seen.size() == 500;
+      },
+      2s);
   receiver.stop();
   reader.join();
   CHECK(!seen.empty());
@@ -272,16 +250,14 @@ TEST_CASE("loadgen udp sends numbered datagrams a receiver can identify") {
 }
 
 TEST_CASE("loadgen tcp stops cleanly on SIGINT: summary printed, exit 0") {
-  auto server = testing_support::start_echo_server({"--quiet"});
-  ChildProcess child({testing_support::program_path("loadgen"), "tcp", tcp_target(server.port),
-                      "-c", "2", "-d", "60"});
+  auto server = start_echo_server({"--quiet"});
+  ChildProcess child(
+      {program_path("loadgen"), "tcp", tcp_target(server.port), "-c", "2", "-d", "60"});
   // Wait (bounded) for the first progress line: the traffic is running.
-  bool running = false;
-  for (int i = 0; i < 600 && !running; ++i) {
-    running = child.stderr_so_far().find("msgs/s") != std::string::npos;
-    if (!running) std::this_thread::sleep_for(50ms);
-  }
-  REQUIRE(running);
+  const auto traffic_runs = [&] {
+    return child.stderr_so_far().find("msgs/s") != std::string::npos;
+  };
+  REQUIRE(eventually(traffic_runs, 30s));
   child.signal(SIGINT);
   const auto summary = child.wait_for_stdout("summary:", 30s);
   REQUIRE(summary.has_value());

@@ -12,7 +12,8 @@ TEST_CASE("parse_port accepts 1..65535 and rejects everything else with a reason
   CHECK(net::parse_port("7890") == 7890);
   CHECK(net::parse_port("65535") == 65535);
   CHECK(net::parse_port("0", PortZero::allowed) == 0);
-  for (const char* bad : {"", "0", "65536", "-1", "abc", "12a", " 80", "80 ", "+80", "99999999999"}) {
+  for (const char* bad :
+       {"", "0", "65536", "-1", "abc", "12a", " 80", "80 ", "+80", "99999999999"}) {
     CAPTURE(bad);
     CHECK_THROWS_AS(net::parse_port(bad), InvalidArgument);
   }

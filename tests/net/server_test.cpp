@@ -9,9 +9,11 @@
 #include "net/echo_session.h"
 #include "net/tcp_listener.h"
 #include "net/thread_per_connection_server.h"
+#include "tests/support/eventually.h"
 
 using namespace std::chrono_literals;
 using net::IoStatus;
+using testing_support::eventually;
 
 namespace {
 
@@ -35,17 +37,6 @@ class RecordingEvents : public net::ServerEvents {
 net::SessionEnd echo(net::TcpStream& stream, const net::ConnectionInfo&) {
   std::vector<std::byte> buffer(4096);
   return net::echo_session(stream, buffer);
-}
-
-// Waits (bounded) until `condition` holds; true if it did.
-template <typename Condition>
-bool eventually(Condition condition, std::chrono::milliseconds limit = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
 }
 
 struct RunningServer {

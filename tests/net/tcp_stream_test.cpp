@@ -8,9 +8,11 @@
 #include "net/error.h"
 #include "net/tcp_listener.h"
 #include "net/tcp_stream.h"
+#include "tests/support/bytes.h"
 
 using namespace std::chrono_literals;
 using net::IoStatus;
+using testing_support::bytes_of;
 
 namespace {
 
@@ -20,12 +22,6 @@ struct ConnectedPair {
   net::TcpStream client = net::TcpStream::connect(io, listener.local_endpoint(), 5s);
   net::TcpStream server = std::move(*listener.accept().stream);
 };
-
-std::vector<std::byte> bytes_of(std::string_view text) {
-  std::vector<std::byte> out;
-  for (char c : text) out.push_back(static_cast<std::byte>(c));
-  return out;
-}
 
 }  // namespace
 

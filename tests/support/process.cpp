@@ -1,6 +1,5 @@
 #include "tests/support/process.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,20 +12,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 #include <stdexcept>
 
+#include "tests/support/deadline.h"
+
 namespace testing_support {
-
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-int remaining_ms(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return left.count() < 0 ? 0 : static_cast<int>(left.count());
-}
-
-}  // namespace
 
 std::string program_path(const std::string& name) {
   const char* dir = std::getenv("SUITE_BIN_DIR");
@@ -94,7 +85,7 @@ void ChildProcess::drain(int fd, std::string& into, std::chrono::milliseconds ti
     }
     if (errno == EINTR) continue;
     if (errno != EAGAIN) return;
-    const int wait_ms = remaining_ms(deadline);
+    const int wait_ms = milliseconds_left(deadline);
     if (wait_ms == 0) return;
     pollfd waiting{fd, POLLIN, 0};
     ::poll(&waiting, 1, wait_ms);
@@ -110,15 +101,16 @@ std::optional<std::string> ChildProcess::read_stdout_line(std::chrono::milliseco
       stdout_buffer_.erase(0, newline + 1);
       return line;
     }
-    if (stdout_eof_ || remaining_ms(deadline) == 0) return std::nullopt;
-    drain(stdout_fd_, stdout_buffer_, std::chrono::milliseconds(remaining_ms(deadline)), false);
+    if (stdout_eof_ || milliseconds_left(deadline) == 0) return std::nullopt;
+    const auto left = std::chrono::milliseconds(milliseconds_left(deadline));
+    drain(stdout_fd_, stdout_buffer_, left, false);
   }
 }
 
 std::optional<std::string> ChildProcess::wait_for_stdout(const std::string& needle,
                                                          std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
-  while (auto line = read_stdout_line(std::chrono::milliseconds(remaining_ms(deadline)))) {
+  while (auto line = read_stdout_line(std::chrono::milliseconds(milliseconds_left(deadline)))) {
     if (line->find(needle) != std::string::npos) return line;
   }
   return std::nullopt;
@@ -163,23 +155,9 @@ std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
       exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       return exit_code_;
     }
-    if (remaining_ms(deadline) == 0) return std::nullopt;
+    if (milliseconds_left(deadline) == 0) return std::nullopt;
     ::usleep(10'000);
   }
-}
-
-RunningServer start_echo_server(const std::vector<std::string>& extra_args) {
-  std::vector<std::string> argv{program_path("echo-server"), "--port", "0"};
-  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  RunningServer server;
-  server.process = std::make_unique<ChildProcess>(argv);
-  const auto line = server.process->wait_for_stdout("listening on ", std::chrono::seconds(30));
-  if (!line) {
-    throw std::runtime_error("echo-server did not start: " +
-                             server.process->read_all_stderr(std::chrono::seconds(1)));
-  }
-  server.port = static_cast<std::uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
-  return server;
 }
 
 CommandResult run_command(const std::string& shell_command) {
@@ -196,28 +174,27 @@ CommandResult run_command(const std::string& shell_command) {
   return result;
 }
 
-std::size_t count_open_fds(pid_t pid) {
-  std::size_t count = 0;
-  const std::string path = "/proc/" + std::to_string(pid) + "/fd";
-  if (DIR* dir = ::opendir(path.c_str())) {
-    while (const dirent* entry = ::readdir(dir)) {
-      if (entry->d_name[0] != '.') ++count;
-    }
-    ::closedir(dir);
-  }
-  return count;
+ProgramRun run_program(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
+  ChildProcess child(argv);
+  child.close_stdin();
+  ProgramRun run;
+  const auto deadline = Clock::now() + limit;
+  const auto left = [&] { return std::chrono::milliseconds(milliseconds_left(deadline)); };
+  while (auto line = child.read_stdout_line(left())) run.stdout_text += *line + "\n";
+  run.stderr_text = child.read_all_stderr(left());
+  run.exit_code = child.wait(left() + std::chrono::seconds(1));
+  return run;
 }
 
-std::size_t count_threads(pid_t pid) {
-  std::size_t count = 0;
-  const std::string path = "/proc/" + std::to_string(pid) + "/task";
-  if (DIR* dir = ::opendir(path.c_str())) {
-    while (const dirent* entry = ::readdir(dir)) {
-      if (entry->d_name[0] != '.') ++count;
-    }
-    ::closedir(dir);
+std::string find_in_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
-  return count;
+  return {};
 }
 
 }  // namespace testing_support

@@ -1,13 +1,14 @@
 #pragma once
 
-// Test helpers for starting the suite's real programs and reading what they print.
-// Threading: a ChildProcess is used from the test's thread only.
+// Starting the suite's real programs (and the tools they are tried with) as child processes and
+// reading what they print, every wait bounded.
+//
+// Threading: a ChildProcess is used by one thread at a time, normally the test's; the free
+// functions are safe from any thread.
 
 #include <sys/types.h>
 
 #include <chrono>
-#include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,13 +59,6 @@ class ChildProcess {
   std::optional<int> exit_code_;
 };
 
-// Starts `echo-server --port 0 ...extra`, waits for "listening on ADDR:PORT" and returns the port.
-struct RunningServer {
-  std::unique_ptr<ChildProcess> process;
-  std::uint16_t port = 0;
-};
-RunningServer start_echo_server(const std::vector<std::string>& extra_args = {});
-
 // Runs a shell command, returns its exit code and stdout (stderr goes to the test's stderr).
 struct CommandResult {
   int exit_code = -1;
@@ -72,8 +66,17 @@ struct CommandResult {
 };
 CommandResult run_command(const std::string& shell_command);
 
-// Open descriptors and threads of a process, from /proc.
-std::size_t count_open_fds(pid_t pid);
-std::size_t count_threads(pid_t pid);
+// Runs a program to its end (bounded by `limit`), stdin closed: exit code (nullopt if it was
+// still running at the limit; it is then killed), stdout and stderr.
+struct ProgramRun {
+  std::optional<int> exit_code;
+  std::string stdout_text;
+  std::string stderr_text;
+};
+ProgramRun run_program(const std::vector<std::string>& argv,
+                       std::chrono::milliseconds limit = std::chrono::seconds(30));
+
+// Absolute path of a program found in PATH, or "" when there is none.
+std::string find_in_path(const std::string& name);
 
 }  // namespace testing_support

@@ -1,9 +1,7 @@
-#include "tests/echo/echo_test_support.h"
+#include "tests/support/tcp_client.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,30 +9,21 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <limits>
-#include <numeric>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 #include <utility>
 
-namespace echo_test {
+namespace testing_support {
 
 namespace {
-
-int remaining_ms(Clock::time_point deadline) {
-  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-  return left.count() < 0 ? 0 : static_cast<int>(left.count());
-}
 
 // Waits for `events` on fd until the deadline; the revents, or 0 on timeout.
 short wait_for(int fd, short events, Clock::time_point deadline) {
   for (;;) {
     pollfd waiting{fd, events, 0};
-    const int ready = ::poll(&waiting, 1, remaining_ms(deadline));
+    const int ready = ::poll(&waiting, 1, milliseconds_left(deadline));
     if (ready > 0) return waiting.revents;
     if (ready == 0) return 0;
     if (errno != EINTR) return POLLERR;
@@ -42,28 +31,6 @@ short wait_for(int fd, short events, Clock::time_point deadline) {
 }
 
 }  // namespace
-
-Bytes random_bytes(std::size_t size, std::uint64_t seed) {
-  std::mt19937_64 generator(seed);
-  Bytes out(size);
-  std::array<unsigned, 256> values;
-  std::iota(values.begin(), values.end(), 0U);
-  std::shuffle(values.begin(), values.end(), generator);
-  std::size_t i = 0;
-  for (; i < size && i < values.size(); ++i) out[i] = static_cast<std::byte>(values[i]);
-  for (; i < size; ++i) out[i] = static_cast<std::byte>(generator() & 0xffU);
-  return out;
-}
-
-Bytes bytes_of(std::string_view text) {
-  Bytes out(text.size());
-  std::memcpy(out.data(), text.data(), text.size());
-  return out;
-}
-
-std::string text_of(std::span<const std::byte> bytes) {
-  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-}
 
 const char* to_string(End end) {
   switch (end) {
@@ -232,7 +199,8 @@ Received Client::read_until(std::size_t size, Clock::time_point deadline, NextCh
 
 Received Client::exchange(std::span<const std::byte> data, const ExchangeOptions& options) {
   std::mt19937_64 generator(options.seed);
-  std::uniform_int_distribution<std::size_t> chunk_size(1, std::max<std::size_t>(1, options.max_chunk));
+  std::uniform_int_distribution<std::size_t> chunk_size(
+      1, std::max<std::size_t>(1, options.max_chunk));
   const auto deadline = Clock::now() + options.timeout;
   Received received;
   received.data.reserve(data.size());
@@ -302,144 +270,4 @@ void Client::close_with_reset() {
   close();
 }
 
-bool echoes(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
-  auto client = Client::try_connect(host, port, timeout);
-  if (!client) return false;
-  const auto message = bytes_of("are you there?\n");
-  if (!client->send_all(message, timeout)) return false;
-  const auto back = client->read_exact(message.size(), timeout);
-  return back.end == End::complete && back.data == message;
-}
-
-std::size_t idle_threads(const ServerRun& server) {
-  std::size_t count = 0;
-  eventually([&] {
-    const auto now = testing_support::count_threads(server.pid());
-    const bool same = now == count;
-    count = now;
-    return same;
-  }, 5s);
-  return count;
-}
-
-std::vector<Client> hold_served(const std::string& host, std::uint16_t port, int count) {
-  std::vector<Client> held;
-  for (int i = 0; i < count; ++i) {
-    held.push_back(Client::connect(host, port));
-    const auto hello = bytes_of("held " + std::to_string(i));
-    if (!held.back().send_all(hello) || held.back().read_exact(hello.size()).data != hello) {
-      throw std::runtime_error("connection " + std::to_string(i) + " was not served");
-    }
-  }
-  return held;
-}
-
-std::string find_in_path(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return {};
-}
-
-ServerRun start_server(const std::vector<std::string>& extra_args,
-                       const std::vector<std::string>& wrapper) {
-  std::vector<std::string> argv = wrapper;
-  argv.push_back(testing_support::program_path("echo-server"));
-  argv.push_back("--port");
-  argv.push_back("0");
-  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  ServerRun server;
-  server.process = std::make_unique<testing_support::ChildProcess>(argv);
-  const auto line = server.process->wait_for_stdout("listening on ", 60s);
-  if (!line) {
-    throw std::runtime_error("echo-server did not start: " +
-                             server.process->read_all_stderr(1s));
-  }
-  server.listening_line = *line;
-  server.port = static_cast<std::uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
-  return server;
-}
-
-std::optional<std::map<std::string, std::uint64_t>> parse_summary(const std::string& stderr_text) {
-  const auto start = stderr_text.rfind("summary: ");
-  if (start == std::string::npos) return std::nullopt;
-  const auto end = stderr_text.find('\n', start);
-  std::istringstream words(stderr_text.substr(start + 9, end - start - 9));
-  std::map<std::string, std::uint64_t> summary;
-  std::string word;
-  while (words >> word) {
-    const auto eq = word.find('=');
-    if (eq == std::string::npos) continue;
-    summary[word.substr(0, eq)] = std::stoull(word.substr(eq + 1));
-  }
-  return summary;
-}
-
-std::int64_t Stopped::count(const std::string& key) const {
-  const auto found = summary.find(key);
-  return found == summary.end() ? -1 : static_cast<std::int64_t>(found->second);
-}
-
-Stopped stop_server(ServerRun& server, int signal, std::chrono::milliseconds limit) {
-  server.process->signal(signal);
-  Stopped stopped;
-  const auto deadline = Clock::now() + limit;
-  // Drain stderr while waiting, so a chatty server never blocks on a full pipe.
-  while (!stopped.exit_code && Clock::now() < deadline) {
-    server.process->stderr_so_far();
-    stopped.exit_code = server.process->wait(100ms);
-  }
-  stopped.stderr_text = server.process->read_all_stderr(5s);
-  if (auto summary = parse_summary(stopped.stderr_text)) stopped.summary = *summary;
-  return stopped;
-}
-
-ProgramRun run_program(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
-  testing_support::ChildProcess child(argv);
-  child.close_stdin();
-  ProgramRun run;
-  const auto deadline = Clock::now() + limit;
-  while (auto line = child.read_stdout_line(std::chrono::milliseconds(remaining_ms(deadline)))) {
-    run.stdout_text += *line + "\n";
-  }
-  run.stderr_text = child.read_all_stderr(std::chrono::milliseconds(remaining_ms(deadline)));
-  run.exit_code = child.wait(std::chrono::milliseconds(remaining_ms(deadline)) + 1s);
-  return run;
-}
-
-std::size_t count_lines(const std::string& text) {
-  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-}
-
-std::size_t count_occurrences(const std::string& text, const std::string& needle) {
-  std::size_t count = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-    ++count;
-  }
-  return count;
-}
-
-double cpu_seconds(pid_t pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream fields(stat.substr(close + 2));
-  std::string field;
-  unsigned long long user = 0, system = 0;
-  for (int index = 3; fields >> field; ++index) {
-    if (index == 14) user = std::stoull(field);
-    if (index == 15) {
-      system = std::stoull(field);
-      break;
-    }
-  }
-  return static_cast<double>(user + system) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-}  // namespace echo_test
+}  // namespace testing_support

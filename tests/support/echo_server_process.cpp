@@ -1,0 +1,79 @@
+#include "tests/support/echo_server_process.h"
+
+#include <stdexcept>
+
+#include "tests/support/deadline.h"
+#include "tests/support/eventually.h"
+#include "tests/support/proc_stats.h"
+
+namespace testing_support {
+
+using namespace std::chrono_literals;
+
+EchoServerProcess start_echo_server(const std::vector<std::string>& extra_args,
+                                    const std::vector<std::string>& wrapper) {
+  std::vector<std::string> argv = wrapper;
+  argv.push_back(program_path("echo-server"));
+  argv.push_back("--port");
+  argv.push_back("0");
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  EchoServerProcess server;
+  server.process = std::make_unique<ChildProcess>(argv);
+  const auto line = server.process->wait_for_stdout("listening on ", 60s);
+  if (!line) {
+    throw std::runtime_error("echo-server did not start: " + server.process->read_all_stderr(1s));
+  }
+  server.listening_line = *line;
+  server.port = static_cast<std::uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
+  return server;
+}
+
+StoppedServer EchoServerProcess::stop(int signal, std::chrono::milliseconds limit) {
+  process->signal(signal);
+  StoppedServer stopped;
+  const auto deadline = Clock::now() + limit;
+  // Drain stderr while waiting, so a chatty server never blocks on a full pipe.
+  while (!stopped.exit_code && Clock::now() < deadline) {
+    process->stderr_so_far();
+    stopped.exit_code = process->wait(100ms);
+  }
+  stopped.stderr_text = process->read_all_stderr(5s);
+  stopped.summary = Summary::parse(stopped.stderr_text);
+  return stopped;
+}
+
+std::size_t EchoServerProcess::idle_threads() const {
+  std::size_t count = 0;
+  eventually(
+      [&] {
+        const auto now = count_threads(pid());
+        const bool same = now == count;
+        count = now;
+        return same;
+      },
+      5s);
+  return count;
+}
+
+bool echoes(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
+  auto client = Client::try_connect(host, port, timeout);
+  if (!client) return false;
+  const auto message = bytes_of("are you there?\n");
+  if (!client->send_all(message, timeout)) return false;
+  const auto back = client->read_exact(message.size(), timeout);
+  return back.end == End::complete && back.data == message;
+}
+
+std::vector<Client> hold_served(const std::string& host, std::uint16_t port, int count) {
+  std::vector<Client> held;
+  for (int i = 0; i < count; ++i) {
+    held.push_back(Client::connect(host, port));
+    const auto hello = bytes_of("held " + std::to_string(i));
+    if (!held.back().send_all(hello) || held.back().read_exact(hello.size()).data != hello) {
+      throw std::runtime_error("connection " + std::to_string(i) + " was not served");
+    }
+  }
+  return held;
+}
+
+}  // namespace testing_support
