@@ -47,7 +47,9 @@ void LatencyHistogram::merge(const LatencyHistogram& other) noexcept {
   sum_ += other.sum_;
 }
 
-void LatencyHistogram::clear() noexcept { *this = LatencyHistogram{}; }
+void LatencyHistogram::clear() noexcept {
+  *this = LatencyHistogram{};
+}
 
 double LatencyHistogram::mean() const noexcept {
   return count_ == 0 ? 0.0 : static_cast<double>(sum_ / static_cast<long double>(count_));
@@ -57,13 +59,15 @@ std::uint64_t LatencyHistogram::value_at_quantile(double quantile) const noexcep
   if (count_ == 0) return 0;
   quantile = std::clamp(quantile, 0.0, 1.0);
   if (quantile == 0.0) return min_;  // exact, like max()
+  if (quantile == 1.0) return max_;
   // The rank of the value asked for, 1-based: at least one value, at most all of them.
   auto rank = static_cast<std::uint64_t>(std::ceil(quantile * static_cast<double>(count_)));
   rank = std::clamp<std::uint64_t>(rank, 1, count_);
   std::uint64_t seen = 0;
   for (std::size_t i = 0; i < kBucketCount; ++i) {
     seen += counts_[i];
-    if (seen >= rank) return std::clamp(bucket_high(i), min_, max_);
+    // The last bucket holds everything past the range: its only honest value is the exact max.
+    if (seen >= rank) return i + 1 == kBucketCount ? max_ : std::clamp(bucket_high(i), min_, max_);
   }
   return max_;
 }

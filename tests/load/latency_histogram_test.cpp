@@ -32,7 +32,7 @@ TEST_CASE("histogram: resolution is at most 1 us up to 100 us and under 1% every
   }
 }
 
-TEST_CASE("histogram: range covers at least 60 s; larger values keep an exact max") {
+TEST_CASE("histogram: range covers at least 60 s, and larger values keep an exact max") {
   const std::uint64_t minute = 60'000'000'000ULL;
   CHECK(LatencyHistogram::bucket_index(minute) < LatencyHistogram::kBucketCount - 1);
   LatencyHistogram h;

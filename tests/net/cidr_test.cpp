@@ -16,7 +16,7 @@ TEST_CASE("IPv4 blocks match IPv4 peers, mapped or not") {
   CHECK(loopback.to_string() == "127.0.0.0/8");
 }
 
-TEST_CASE("bare addresses are blocks of one; odd prefixes work bit by bit") {
+TEST_CASE("bare addresses are blocks of one, and odd prefixes work bit by bit") {
   const auto one = Cidr::parse("10.0.0.7");
   CHECK(one.contains(net::parse_address("10.0.0.7")));
   CHECK_FALSE(one.contains(net::parse_address("10.0.0.6")));

@@ -58,7 +58,7 @@ struct RunningServer {
 
 }  // namespace
 
-TEST_CASE("each connection is echoed on its own thread; stop() joins them all") {
+TEST_CASE("each connection is echoed on its own thread, and stop() joins them all") {
   RunningServer running;
   std::vector<net::TcpStream> clients;
   for (int i = 0; i < 8; ++i) clients.push_back(running.connect());
@@ -87,7 +87,7 @@ TEST_CASE("each connection is echoed on its own thread; stop() joins them all") 
   }
 }
 
-TEST_CASE("connections over the cap are closed at once and counted; the server goes on") {
+TEST_CASE("connections over the cap are closed at once and counted, and the server goes on") {
   net::ServerLimits limits;
   limits.max_connections = 2;
   RunningServer running(limits);

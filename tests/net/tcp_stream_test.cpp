@@ -25,7 +25,7 @@ struct ConnectedPair {
 
 }  // namespace
 
-TEST_CASE("a listener on port 0 reports its real port; a second bind on it fails clearly") {
+TEST_CASE("a listener on port 0 reports its real port, and a second bind on it fails clearly") {
   net::TcpListener listener(net::parse_address("127.0.0.1"), 0);
   const auto port = listener.local_endpoint().port();
   CHECK(port != 0);
@@ -62,7 +62,7 @@ TEST_CASE("the dual-stack default accepts IPv4 and IPv6 peers") {
   CHECK(net::format_address(accepted_v6.stream->remote_endpoint().address()) == "::1");
 }
 
-TEST_CASE("bytes cross both ways exactly; half-close gives eof after the data") {
+TEST_CASE("bytes cross both ways exactly, and half-close gives eof after the data") {
   ConnectedPair pair;
   auto all_values = std::vector<std::byte>(256);
   for (int i = 0; i < 256; ++i) all_values[static_cast<std::size_t>(i)] = std::byte(i);
