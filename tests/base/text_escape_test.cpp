@@ -94,9 +94,9 @@ TEST_CASE("escaping: every bidi control and default-ignorable code point is show
       {"a\u200Db", "a\\u{200d}b"},     // a joiner between letters hides nothing only if shown
       {"a\uFE0Fb", "a\\u{fe0f}b"},     // a variation selector after a letter
   };
-  for (const auto& [input, expected] : cases) {
-    CAPTURE(input);
-    CHECK(escape_text(input) == expected);
+  for (const auto& item : cases) {
+    CAPTURE(item.first);
+    CHECK(escape_text(item.first) == item.second);
   }
 }
 
