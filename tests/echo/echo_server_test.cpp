@@ -122,8 +122,9 @@ TEST_CASE("all 256 byte values come back exactly, read one byte at a time") {
   CHECK(client.read_exact(zeros.size()).data == zeros);
 }
 
-TEST_CASE("half-close: what was sent before the client's shutdown is echoed, "
-          "then the server closes") {
+TEST_CASE(
+    "half-close: what was sent before the client's shutdown is echoed, "
+    "then the server closes") {
   auto server = start_echo_server();
   SUBCASE("half-close right after sending, with the echo still in flight") {
     auto client = Client::connect("::1", server.port);
@@ -299,7 +300,7 @@ TEST_CASE("SIGTERM and SIGINT with clients connected: exit 0, summary, every thr
     CHECK(*stopped.exit_code == 0);
     CHECK(count_occurrences(stopped.stderr_text, "summary: ") == 1);
     CHECK(stopped.count("served") == kClients);
-        CHECK(stopped.count("peak_active") == kClients);
+    CHECK(stopped.count("peak_active") == kClients);
     // Each client sees the server's end of the stream.
     for (auto& client : clients) {
       const auto end = client.read_to_end(20s);

@@ -30,9 +30,13 @@ std::size_t count_entries(const std::string& path) {
 
 }  // namespace
 
-std::size_t count_open_fds(pid_t pid) { return count_entries(proc_path(pid, "fd")); }
+std::size_t count_open_fds(pid_t pid) {
+  return count_entries(proc_path(pid, "fd"));
+}
 
-std::size_t count_threads(pid_t pid) { return count_entries(proc_path(pid, "task")); }
+std::size_t count_threads(pid_t pid) {
+  return count_entries(proc_path(pid, "task"));
+}
 
 double cpu_seconds(pid_t pid) {
   std::ifstream file(proc_path(pid, "stat"));
