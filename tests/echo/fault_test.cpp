@@ -1,6 +1,7 @@
 // Faults the echo server must survive: hostile and broken clients, floods, running out of
-// descriptors and of threads, a stop under load, and leaks over many connections. The real
-// binary on a kernel-chosen loopback port; counts and verdicts only; every wait and loop bounded.
+// descriptors and of threads, accept errors from a security policy, a stop under load, and leaks
+// over many connections. The real binary on a kernel-chosen loopback port; counts and verdicts
+// only; every wait and loop bounded.
 #include <doctest/doctest.h>
 
 #include <signal.h>
@@ -364,6 +365,37 @@ TEST_CASE("SIGTERM while out of descriptors: a clean stop all the same") {
   CHECK(*stopped.exit_code == 0);
   CHECK(stopped.count("served") > 0);
   for (auto& client : clients) CHECK(client.read_to_end(20s).end != End::timeout);
+}
+
+TEST_CASE("accept refused by a security policy (EPERM): pauses, says so once, then serves") {
+  // deny-accept makes the server's first kDenied accept calls fail with EPERM, as a security
+  // module or a seccomp policy can; the connection stays queued. Such an error is about that
+  // connection, not the listener: the server must pause, retry and serve it, not end.
+  const auto deny_accept = program_path("deny-accept");
+  if (run_program({deny_accept, "0", find_in_path("true")}, 30s).exit_code == 125) {
+    MESSAGE("skipped: this kernel offers no seccomp user notifications (deny-accept needs them)");
+    return;
+  }
+  constexpr int kDenied = 3;
+  auto server = start_echo_server({"--bind", "127.0.0.1"}, {deny_accept, std::to_string(kDenied)});
+  auto client = Client::connect("127.0.0.1", server.port);
+  const auto hello = bytes_of("let me in");
+  REQUIRE(client.send_all(hello));
+  CHECK(client.read_exact(hello.size(), 30s).data == hello);
+  CHECK(eventually(
+      [&] {
+        return server.process->stderr_so_far().find("accepting new connections again") !=
+               std::string::npos;
+      },
+      30s));
+  CHECK(echoes("127.0.0.1", server.port));
+  client.close();
+  const auto stopped = server.stop(SIGTERM);
+  CHECK_MESSAGE(stopped.exit_code == 0, "stderr: " << stopped.stderr_text);
+  CHECK(count_occurrences(stopped.stderr_text,
+                          "accept: Operation not permitted; pausing new connections") == 1);
+  CHECK(count_occurrences(stopped.stderr_text, "accepting new connections again") == 1);
+  CHECK(stopped.count("served") == 2);
 }
 
 TEST_CASE("thread creation failure: the connection is refused cleanly, the server lives on") {
