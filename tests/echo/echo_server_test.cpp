@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +58,29 @@ TEST_CASE("the first stdout line names the real address and port and arrives thr
     const auto stopped = server->stop(SIGTERM);
     CHECK(stopped.exit_code == 0);
   }
+}
+
+TEST_CASE("after its re-exec the server is still named echo-server: comm and pgrep -x find it") {
+  auto server = start_echo_server({"--bind", "127.0.0.1"});
+  // The start this is about: the server re-executed itself with the lean thread memory settings.
+  const auto environment = start_environment(server.pid());
+  CHECK(std::any_of(environment.begin(), environment.end(), [](const std::string& variable) {
+    return variable.starts_with("GLIBC_TUNABLES=") &&
+           variable.find("glibc.rtld.optional_static_tls=0") != std::string::npos;
+  }));
+  CHECK(command_name(server.pid()) == "echo-server");
+  const auto pgrep = find_in_path("pgrep");
+  REQUIRE_MESSAGE(!pgrep.empty(), "pgrep (procps) is needed");
+  // Other tests may run echo-servers meanwhile: this one's PID must be among those listed.
+  const auto listed = run_program({pgrep, "-x", "echo-server"}, 30s);
+  CHECK(listed.exit_code == 0);
+  std::vector<std::string> pids;
+  std::istringstream lines(listed.stdout_text);
+  for (std::string line; std::getline(lines, line);) pids.push_back(line);
+  CHECK(std::find(pids.begin(), pids.end(), std::to_string(server.pid())) != pids.end());
+  CHECK(echoes("127.0.0.1", server.port));
+  const auto stopped = server.stop(SIGTERM);
+  CHECK(stopped.exit_code == 0);
 }
 
 TEST_CASE("50 concurrent clients each get exactly their own bytes back") {
