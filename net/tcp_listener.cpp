@@ -10,25 +10,13 @@
 
 namespace net {
 
-namespace {
-
-bool is_transient(const std::error_code& error) {
-  // Out of descriptors or kernel memory: the condition passes when connections close, so the
-  // server must pause and retry rather than spin or exit.
-  return error == std::errc::too_many_files_open ||
-         error == std::errc::too_many_files_open_in_system || error == std::errc::no_buffer_space ||
-         error == std::errc::not_enough_memory;
-}
-
-bool is_retry_now(std::error_code error) {
-  // The connection went away before we took it, or a signal interrupted us: just accept again.
-  // Linux also hands the pending network error of the new connection to accept() itself; accept(2)
-  // says to treat those like EAGAIN, since they are about that one peer, not the listener.
-  // Letting one of them end the accept loop would let a single remote peer stop the service.
-  // Each takes its connection off the queue, so retrying at once cannot spin.
+AcceptFailure classify_accept_error(std::error_code error) {
   error = to_system_error(error);
-  if (error.category() != std::system_category()) return false;
+  if (error.category() != std::system_category()) return AcceptFailure::unexpected;
   switch (error.value()) {
+    // Retry at once. Linux hands the pending network error of a new connection to accept()
+    // itself; accept(2) says to treat those like EAGAIN, since they are about that one peer, not
+    // the listener. Each takes its connection off the queue, so retrying at once cannot spin.
     case EAGAIN:
 #if EWOULDBLOCK != EAGAIN
     case EWOULDBLOCK:
@@ -41,16 +29,30 @@ bool is_retry_now(std::error_code error) {
     case EHOSTDOWN:
     case ENONET:
     case EHOSTUNREACH:
-    case EOPNOTSUPP:
     case ENETUNREACH:
     case ETIMEDOUT:
-      return true;
+      return AcceptFailure::retry_now;
+    // The condition passes when connections close, so the server must pause and retry rather
+    // than spin or exit.
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+      return AcceptFailure::out_of_resources;
+    // About the listening socket, not a connection: no retry can succeed. accept(2) also lists
+    // EOPNOTSUPP among the network errors of a new connection, but Linux's TCP no longer passes
+    // it on from accept(); it comes from a socket that cannot accept at all. Retrying it at once
+    // would spin, since it leaves the queue as it is.
+    case EBADF:
+    case EINVAL:
+    case ENOTSOCK:
+    case EFAULT:
+    case EOPNOTSUPP:
+      return AcceptFailure::listener_broken;
     default:
-      return false;
+      return AcceptFailure::unexpected;
   }
 }
-
-}  // namespace
 
 TcpListener::TcpListener(const asio::ip::address& address, std::uint16_t port, int backlog)
     : acceptor_(io_) {
@@ -86,8 +88,15 @@ AcceptResult TcpListener::accept() {
     acceptor_.accept(socket, error);
     error = to_system_error(error);
     if (!error) return AcceptResult{TcpStream(std::move(socket)), {}};
-    if (is_retry_now(error)) continue;
-    if (is_transient(error)) return AcceptResult{std::nullopt, error};
+    switch (classify_accept_error(error)) {
+      case AcceptFailure::retry_now:
+        continue;
+      case AcceptFailure::out_of_resources:
+      case AcceptFailure::unexpected:
+        return AcceptResult{std::nullopt, error};
+      case AcceptFailure::listener_broken:
+        break;
+    }
     throw_error(error, "accept on", format_endpoint(local_));
   }
 }

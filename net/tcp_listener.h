@@ -14,12 +14,34 @@
 
 namespace net {
 
-// What one accept() produced: a connection, a transient failure to report and retry after a
-// pause (EMFILE, ENFILE, ENOBUFS, ENOMEM), or neither, which means the listener was stopped.
+// What the accept loop does after accept(2) failed with `error`.
+enum class AcceptFailure {
+  // The error was about the one connection being taken, which is gone now (ECONNABORTED, EPROTO
+  // and the other network errors accept(2) passes on), or a signal interrupted the call (EINTR),
+  // or no connection was waiting after all (EAGAIN): accept again at once.
+  retry_now,
+  // Out of descriptors or kernel memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): pause, and retry
+  // after the pause; connections that close free what is missing.
+  out_of_resources,
+  // Anything else that does not mean the listener is broken, such as EPERM or EACCES from a
+  // security module or a seccomp filter: pause and retry the same way. Ending the server on an
+  // error accept(2) does not list would let one refused connection stop the service.
+  unexpected,
+  // The listening socket itself is broken (EBADF, EINVAL, ENOTSOCK, EFAULT, EOPNOTSUPP):
+  // retrying can never succeed, so the error is thrown.
+  listener_broken,
+};
+
+// Which kind of failure `error` (any category; Asio's are mapped to errno) is. Thread-safe.
+AcceptFailure classify_accept_error(std::error_code error);
+
+// What one accept() produced: a connection, an error to report and retry after a pause
+// (AcceptFailure::out_of_resources or unexpected), or neither, which means the listener was
+// stopped.
 struct AcceptResult {
   std::optional<TcpStream> stream;
-  std::error_code transient_error;
-  bool stopped() const { return !stream && !transient_error; }
+  std::error_code pause_error;
+  bool stopped() const { return !stream && !pause_error; }
 };
 
 // A listening TCP socket. Binding "::" gives a dual-stack socket (IPv4 peers arrive mapped, see
@@ -41,7 +63,8 @@ class TcpListener {
   // The bound address and the real port (useful after binding port 0).
   asio::ip::tcp::endpoint local_endpoint() const { return local_; }
 
-  // Waits for the next connection, or until stop(). Non-transient errors throw net::Error.
+  // Waits for the next connection, or until stop(). Retries at once or returns a pause_error as
+  // classify_accept_error says; throws net::Error when the listener is broken.
   AcceptResult accept();
 
   // Sleeps up to `pause` unless stop() is called first; true when stopped. Owning thread.

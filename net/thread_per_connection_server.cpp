@@ -70,10 +70,13 @@ void ThreadPerConnectionServer::join_all_sessions() {
 }
 
 void ThreadPerConnectionServer::run() {
-  // Out of descriptors, the loop pauses and retries. As connections close one by one, it often
-  // takes a waiting connection and is out again at once: announcing each of those flaps would
-  // print a pair of lines per close. So a pause is announced when it starts long after the last
-  // resume, or once it has lasted kQuietFlap; a resume only when its pause was announced.
+  // Out of descriptors, the loop pauses and retries; so it does after any accept error that
+  // does not mean the listener is broken (AcceptFailure::unexpected, such as EPERM from a security
+  // module), which must cost the refused connections, not the service. As connections close one
+  // by one, it often takes a waiting connection and is out again at once: announcing each of
+  // those flaps would print a pair of lines per close. So a pause is announced when it starts long
+  // after the last resume, or once it has lasted kQuietFlap; a resume only when its pause was
+  // announced.
   using Clock = std::chrono::steady_clock;
   constexpr auto kQuietFlap = std::chrono::seconds(1);
   bool paused = false;
@@ -83,7 +86,7 @@ void ThreadPerConnectionServer::run() {
   while (true) {
     AcceptResult accepted = listener_.accept();
     if (accepted.stopped()) break;
-    if (accepted.transient_error) {
+    if (accepted.pause_error) {
       const auto now = Clock::now();
       if (!paused) {
         paused = true;
@@ -92,8 +95,13 @@ void ThreadPerConnectionServer::run() {
       if (!pause_announced &&
           (paused_since - resumed_at >= kQuietFlap || now - paused_since >= kQuietFlap)) {
         report([&] {
-          events_.notice(fmt::format("accept: {}; pausing new connections until some close",
-                                     accepted.transient_error.message()));
+          const auto& error = accepted.pause_error;
+          events_.notice(
+              classify_accept_error(error) == AcceptFailure::out_of_resources
+                  ? fmt::format("accept: {}; pausing new connections until some close",
+                                error.message())
+                  : fmt::format("accept: {}; pausing new connections, retrying every {} ms",
+                                error.message(), limits_.accept_pause.count()));
         });
         pause_announced = true;
       }

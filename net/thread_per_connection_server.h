@@ -25,7 +25,7 @@ struct ServerLimits {
   std::size_t max_connections = 0;                  // 0: no cap
   std::optional<TcpStream::Duration> idle_timeout;  // per connection, no progress either way
   std::vector<Cidr> allow;                          // empty: everyone may connect
-  std::chrono::milliseconds accept_pause{100};      // between retries when out of descriptors
+  std::chrono::milliseconds accept_pause{100};      // between accept retries after an error
 };
 
 // Why a connection was closed at once. to_string() words it without naming any command-line
@@ -65,7 +65,8 @@ std::string summary_line(const ServerStats& stats);
 
 // Accepts connections and runs `handler` for each on a thread of its own (a std::jthread owned
 // by the server). Enforces the cap, the allow-list and the idle timeout; survives running out of
-// descriptors (pauses accepting, says so once, resumes) and of threads (refuses the connection).
+// descriptors and other accept errors that leave the listener working (pauses accepting, says so
+// once, resumes), and running out of threads (refuses the connection).
 //
 // Threading: run() once, on one thread (it is the accept loop and returns only after stop(), with
 // every connection thread joined). stop() and stats() from any thread; stop() is idempotent. The

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +58,29 @@ TEST_CASE("the first stdout line names the real address and port and arrives thr
     const auto stopped = server->stop(SIGTERM);
     CHECK(stopped.exit_code == 0);
   }
+}
+
+TEST_CASE("after its re-exec the server is still named echo-server: comm and pgrep -x find it") {
+  auto server = start_echo_server({"--bind", "127.0.0.1"});
+  // The start this is about: the server re-executed itself with the lean thread memory settings.
+  const auto environment = start_environment(server.pid());
+  CHECK(std::any_of(environment.begin(), environment.end(), [](const std::string& variable) {
+    return variable.starts_with("GLIBC_TUNABLES=") &&
+           variable.find("glibc.rtld.optional_static_tls=0") != std::string::npos;
+  }));
+  CHECK(command_name(server.pid()) == "echo-server");
+  const auto pgrep = find_in_path("pgrep");
+  REQUIRE_MESSAGE(!pgrep.empty(), "pgrep (procps) is needed");
+  // Other tests may run echo-servers meanwhile: this one's PID must be among those listed.
+  const auto listed = run_program({pgrep, "-x", "echo-server"}, 30s);
+  CHECK(listed.exit_code == 0);
+  std::vector<std::string> pids;
+  std::istringstream lines(listed.stdout_text);
+  for (std::string line; std::getline(lines, line);) pids.push_back(line);
+  CHECK(std::find(pids.begin(), pids.end(), std::to_string(server.pid())) != pids.end());
+  CHECK(echoes("127.0.0.1", server.port));
+  const auto stopped = server.stop(SIGTERM);
+  CHECK(stopped.exit_code == 0);
 }
 
 TEST_CASE("50 concurrent clients each get exactly their own bytes back") {
@@ -122,8 +146,9 @@ TEST_CASE("all 256 byte values come back exactly, read one byte at a time") {
   CHECK(client.read_exact(zeros.size()).data == zeros);
 }
 
-TEST_CASE("half-close: what was sent before the client's shutdown is echoed, "
-          "then the server closes") {
+TEST_CASE(
+    "half-close: what was sent before the client's shutdown is echoed, "
+    "then the server closes") {
   auto server = start_echo_server();
   SUBCASE("half-close right after sending, with the echo still in flight") {
     auto client = Client::connect("::1", server.port);
@@ -299,7 +324,7 @@ TEST_CASE("SIGTERM and SIGINT with clients connected: exit 0, summary, every thr
     CHECK(*stopped.exit_code == 0);
     CHECK(count_occurrences(stopped.stderr_text, "summary: ") == 1);
     CHECK(stopped.count("served") == kClients);
-        CHECK(stopped.count("peak_active") == kClients);
+    CHECK(stopped.count("peak_active") == kClients);
     // Each client sees the server's end of the stream.
     for (auto& client : clients) {
       const auto end = client.read_to_end(20s);

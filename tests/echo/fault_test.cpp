@@ -1,6 +1,7 @@
 // Faults the echo server must survive: hostile and broken clients, floods, running out of
-// descriptors and of threads, a stop under load, and leaks over many connections. The real
-// binary on a kernel-chosen loopback port; counts and verdicts only; every wait and loop bounded.
+// descriptors and of threads, accept errors from a security policy, a stop under load, and leaks
+// over many connections. The real binary on a kernel-chosen loopback port; counts and verdicts
+// only; every wait and loop bounded.
 #include <doctest/doctest.h>
 
 #include <signal.h>
@@ -48,8 +49,9 @@ namespace {
 
 bool skipped_out_of_descriptors() {
 #ifdef ECHO_TEST_UBSAN_NEEDS_DESCRIPTORS
-  MESSAGE("skipped in the ASan+UBSan build: UBSan's vptr check needs a free descriptor (it "
-          "probes memory with pipe()), so it aborts a process that has none");
+  MESSAGE(
+      "skipped in the ASan+UBSan build: UBSan's vptr check needs a free descriptor (it "
+      "probes memory with pipe()), so it aborts a process that has none");
   return true;
 #else
   return false;
@@ -209,8 +211,8 @@ TEST_CASE("half-close at random points: everything sent before it is echoed, the
         for (int i = 0; i < kPerWorker; ++i) {
           const auto size = std::uniform_int_distribution<std::size_t>(0, 300'000)(random);
           const auto payload = random_bytes(size, random());
-          const std::string where = "worker " + std::to_string(w) + " client " +
-                                    std::to_string(i) + " (" + std::to_string(size) + " bytes)";
+          const std::string where = "worker " + std::to_string(w) + " client " + std::to_string(i) +
+                                    " (" + std::to_string(size) + " bytes)";
           try {
             auto client = Client::connect(i % 2 == 0 ? "::1" : "127.0.0.1", server.port);
             Received back;
@@ -221,8 +223,8 @@ TEST_CASE("half-close at random points: everything sent before it is echoed, the
               back = client.read_to_end(60s);
             } else {
               // Shut while the echo is still flowing back, reading in random pieces.
-              back = client.exchange(payload, {.max_chunk = 1 + random() % 65536,
-                                               .seed = random()});
+              back =
+                  client.exchange(payload, {.max_chunk = 1 + random() % 65536, .seed = random()});
             }
             if (back.end != End::eof) failures.add(where + ": ended by " + to_string(back.end));
             if (back.data != payload) {
@@ -298,17 +300,21 @@ TEST_CASE("out of descriptors: the accept loop pauses without spinning, says so 
   for (std::size_t i = 0; i < kClients; ++i) {
     clients.push_back(Client::connect(i % 2 == 0 ? "127.0.0.1" : "::1", server.port));
   }
-  REQUIRE(eventually([&] {
-    return server.process->stderr_so_far().find("pausing new connections") != std::string::npos;
-  }, 30s));
+  REQUIRE(eventually(
+      [&] {
+        return server.process->stderr_so_far().find("pausing new connections") != std::string::npos;
+      },
+      30s));
   // Settled: the sessions it could open are open.
   std::size_t served = 0;
-  eventually([&] {
-    const auto now = count_threads(server.pid()) - threads;
-    const bool same = now == served;
-    served = now;
-    return same && now > 0;
-  }, 10s);
+  eventually(
+      [&] {
+        const auto now = count_threads(server.pid()) - threads;
+        const bool same = now == served;
+        served = now;
+        return same && now > 0;
+      },
+      10s);
   MESSAGE(served << " connections served, " << kClients - served << " waiting");
   REQUIRE(served < kClients);
   REQUIRE(kClients - served + 5 <= served);
@@ -323,10 +329,12 @@ TEST_CASE("out of descriptors: the accept loop pauses without spinning, says so 
   const std::size_t waiting = kClients - served;
   const std::size_t to_close = waiting + 5;
   clients.erase(clients.begin(), clients.begin() + static_cast<std::ptrdiff_t>(to_close));
-  CHECK(eventually([&] {
-    return server.process->stderr_so_far().find("accepting new connections again") !=
-           std::string::npos;
-  }, 30s));
+  CHECK(eventually(
+      [&] {
+        return server.process->stderr_so_far().find("accepting new connections again") !=
+               std::string::npos;
+      },
+      30s));
   // Every remaining client, including those that waited, is echoed.
   for (std::size_t i = 0; i < clients.size(); ++i) {
     const auto hello = bytes_of("client " + std::to_string(i));
@@ -347,14 +355,47 @@ TEST_CASE("SIGTERM while out of descriptors: a clean stop all the same") {
   auto server = start_echo_server({"--quiet"}, {prlimit, "--nofile=32:32"});
   std::vector<Client> clients;
   for (int i = 0; i < 40; ++i) clients.push_back(Client::connect("127.0.0.1", server.port));
-  REQUIRE(eventually([&] {
-    return server.process->stderr_so_far().find("pausing new connections") != std::string::npos;
-  }, 30s));
+  REQUIRE(eventually(
+      [&] {
+        return server.process->stderr_so_far().find("pausing new connections") != std::string::npos;
+      },
+      30s));
   const auto stopped = server.stop(SIGTERM, 30s);
   REQUIRE(stopped.exit_code.has_value());
   CHECK(*stopped.exit_code == 0);
   CHECK(stopped.count("served") > 0);
   for (auto& client : clients) CHECK(client.read_to_end(20s).end != End::timeout);
+}
+
+TEST_CASE("accept refused by a security policy (EPERM): pauses, says so once, then serves") {
+  // deny-accept makes the server's first kDenied accept calls fail with EPERM, as a security
+  // module or a seccomp policy can; the connection stays queued. Such an error is about that
+  // connection, not the listener: the server must pause, retry and serve it, not end.
+  const auto deny_accept = program_path("deny-accept");
+  if (run_program({deny_accept, "0", find_in_path("true")}, 30s).exit_code == 125) {
+    MESSAGE("skipped: this kernel offers no seccomp user notifications (deny-accept needs them)");
+    return;
+  }
+  constexpr int kDenied = 3;
+  auto server = start_echo_server({"--bind", "127.0.0.1"}, {deny_accept, std::to_string(kDenied)});
+  auto client = Client::connect("127.0.0.1", server.port);
+  const auto hello = bytes_of("let me in");
+  REQUIRE(client.send_all(hello));
+  CHECK(client.read_exact(hello.size(), 30s).data == hello);
+  CHECK(eventually(
+      [&] {
+        return server.process->stderr_so_far().find("accepting new connections again") !=
+               std::string::npos;
+      },
+      30s));
+  CHECK(echoes("127.0.0.1", server.port));
+  client.close();
+  const auto stopped = server.stop(SIGTERM);
+  CHECK_MESSAGE(stopped.exit_code == 0, "stderr: " << stopped.stderr_text);
+  CHECK(count_occurrences(stopped.stderr_text,
+                          "accept: Operation not permitted; pausing new connections") == 1);
+  CHECK(count_occurrences(stopped.stderr_text, "accepting new connections again") == 1);
+  CHECK(stopped.count("served") == 2);
 }
 
 TEST_CASE("thread creation failure: the connection is refused cleanly, the server lives on") {
@@ -366,8 +407,9 @@ TEST_CASE("thread creation failure: the connection is refused cleanly, the serve
     const bool ignored = echoes("127.0.0.1", server.port) && echoes("::1", server.port);
     const auto stopped = server.stop(SIGTERM);
     if (ignored && stopped.count("thread_failures") == 0) {
-      MESSAGE("RLIMIT_NPROC is not enforced for root (the kernel exempts it); "
-              "using a cgroup pids limit instead");
+      MESSAGE(
+          "RLIMIT_NPROC is not enforced for root (the kernel exempts it); "
+          "using a cgroup pids limit instead");
     }
   }
   PidsCgroup group("echo_fault_test");  // before the server, so it outlives it
@@ -450,8 +492,7 @@ TEST_CASE("SIGTERM in the middle of load: nothing echoed is lost, every thread j
             const auto got = client.read_available(back);
             if (!got) ended = true;  // the server's eof or reset: the stop
             // Every byte that came back is the byte that was sent there.
-            if (back.size() > sent ||
-                !std::equal(back.begin(), back.end(), stream.begin())) {
+            if (back.size() > sent || !std::equal(back.begin(), back.end(), stream.begin())) {
               failures.add(who + ": echo differs from what was sent");
               return;
             }
@@ -539,13 +580,17 @@ TEST_CASE("1,000 connect/echo/close cycles leave no descriptors or threads behin
       ++failures;
     }
     switch (i % 4) {
-      case 0: client->close(); break;            // plain close
-      case 1: client->close_with_reset(); break; // RST
-      case 2:                                    // half-close, wait for the server's eof
+      case 0:
+        client->close();
+        break;  // plain close
+      case 1:
+        client->close_with_reset();
+        break;  // RST
+      case 2:   // half-close, wait for the server's eof
         client->shutdown_send();
         if (client->read_to_end(10s).end != End::eof) ++failures;
         break;
-      default:                                   // leave unread data behind, then close
+      default:  // leave unread data behind, then close
         client->send_all(bytes_of("unread"), 10s);
         client->close();
     }

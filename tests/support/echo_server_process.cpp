@@ -12,8 +12,14 @@ using namespace std::chrono_literals;
 
 EchoServerProcess start_echo_server(const std::vector<std::string>& extra_args,
                                     const std::vector<std::string>& wrapper) {
+  return start_echo_server_at(program_path("echo-server"), extra_args, wrapper);
+}
+
+EchoServerProcess start_echo_server_at(const std::string& program,
+                                       const std::vector<std::string>& extra_args,
+                                       const std::vector<std::string>& wrapper) {
   std::vector<std::string> argv = wrapper;
-  argv.push_back(program_path("echo-server"));
+  argv.push_back(program);
   argv.push_back("--port");
   argv.push_back("0");
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());

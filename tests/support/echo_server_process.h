@@ -50,6 +50,10 @@ struct EchoServerProcess {
 // Throws std::runtime_error with the server's stderr if it does not start.
 EchoServerProcess start_echo_server(const std::vector<std::string>& extra_args = {},
                                     const std::vector<std::string>& wrapper = {});
+// Same, for the echo-server binary at `program` (a copy with other owners or file capabilities).
+EchoServerProcess start_echo_server_at(const std::string& program,
+                                       const std::vector<std::string>& extra_args = {},
+                                       const std::vector<std::string>& wrapper = {});
 
 // Sends a short message and checks the exact echo comes back: the server is serving.
 bool echoes(const std::string& host, std::uint16_t port,

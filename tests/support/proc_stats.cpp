@@ -30,9 +30,13 @@ std::size_t count_entries(const std::string& path) {
 
 }  // namespace
 
-std::size_t count_open_fds(pid_t pid) { return count_entries(proc_path(pid, "fd")); }
+std::size_t count_open_fds(pid_t pid) {
+  return count_entries(proc_path(pid, "fd"));
+}
 
-std::size_t count_threads(pid_t pid) { return count_entries(proc_path(pid, "task")); }
+std::size_t count_threads(pid_t pid) {
+  return count_entries(proc_path(pid, "task"));
+}
 
 double cpu_seconds(pid_t pid) {
   std::ifstream file(proc_path(pid, "stat"));
@@ -59,6 +63,48 @@ std::size_t resident_kib(pid_t pid) {
     if (line.starts_with("VmRSS:")) return std::stoul(line.substr(6));
   }
   return 0;
+}
+
+std::string command_name(pid_t pid) {
+  std::ifstream in(proc_path(pid, "comm"));
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+
+std::vector<std::string> start_environment(pid_t pid) {
+  std::ifstream in(proc_path(pid, "environ"), std::ios::binary);
+  std::vector<std::string> variables;
+  for (std::string variable; std::getline(in, variable, '\0');) variables.push_back(variable);
+  return variables;
+}
+
+std::map<std::uint64_t, std::uint64_t> auxiliary_vector(pid_t pid) {
+  std::ifstream in(proc_path(pid, "auxv"), std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Pairs of native words (type, value), ended by AT_NULL.
+  std::map<std::uint64_t, std::uint64_t> entries;
+  using Word = unsigned long;
+  for (std::size_t at = 0; at + 2 * sizeof(Word) <= bytes.size(); at += 2 * sizeof(Word)) {
+    Word type = 0, value = 0;
+    bytes.copy(reinterpret_cast<char*>(&type), sizeof(Word), at);
+    bytes.copy(reinterpret_cast<char*>(&value), sizeof(Word), at + sizeof(Word));
+    if (type == 0) break;
+    entries[type] = value;
+  }
+  return entries;
+}
+
+std::vector<uid_t> user_ids(pid_t pid) {
+  std::ifstream in(proc_path(pid, "status"));
+  std::vector<uid_t> ids;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with("Uid:")) continue;
+    std::istringstream fields(line.substr(4));
+    for (unsigned long id = 0; fields >> id;) ids.push_back(static_cast<uid_t>(id));
+    break;
+  }
+  return ids;
 }
 
 }  // namespace testing_support
