@@ -118,6 +118,7 @@ void Sender::send_line(std::string_view text) {
     return;
   }
   const auto bytes = std::as_bytes(std::span(wire->data(), wire->size()));
+  peer_errors_.remember_destination(*peer_);  // first: its ICMP answer may come at once
   auto failure = socket_.send_to(bytes, *peer_);
   if (failure && is_stale_icmp_error(failure)) {
     peer_errors_.drain();  // says which earlier datagram it was about
