@@ -47,7 +47,10 @@ struct Reporting {
   net::UdpSocket socket{net::parse_address("127.0.0.1"), 0};
   chat::PeerErrorReporter reporter{socket, diagnostics};
 
-  ~Reporting() { std::fclose(file); }
+  ~Reporting() {
+    diagnostics.stop();  // its writer thread uses the file until then
+    std::fclose(file);
+  }
 
   // Sends one byte. A send fails once with the error of an earlier ICMP report (IP_RECVERR hands
   // it to the next call; the report itself stays queued), so it is tried again, as the chat does.
