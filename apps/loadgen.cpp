@@ -27,6 +27,7 @@
 #include "base/signal_waiter.h"
 #include "load/config_error.h"
 #include "load/loadgen_runner.h"
+#include "load/udp_flood.h"
 #include "net/endpoint.h"
 
 namespace {
@@ -100,7 +101,7 @@ void add_udp_options(CLI::App& cli, Command<load::UdpFloodConfig>& udp) {
       ->required()
       ->check(app::host_and_port());
   add_checked(cmd, "-n,--count", udp.config.count, "datagrams to send",
-              app::whole_number(1, 1'000'000'000'000));
+              app::whole_number(1, load::kMaxDatagramCount));
   add_checked(cmd, "--rate", udp.config.rate, "datagrams/s; 0 = as fast as possible", app::rate());
   add_checked(cmd, "-s,--size", udp.config.size, "bytes per datagram (10 to 65507)",
               app::whole_number(load::kMinDatagramSize, load::kMaxDatagramSize));

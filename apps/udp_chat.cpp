@@ -3,6 +3,8 @@
 // contract and the design are in docs/design.md; the parts live in chat/.
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <optional>
 #include <string>
 
@@ -20,6 +22,9 @@ namespace {
 // Room for bursts: with the default buffer a flood of small datagrams overflows within a
 // millisecond of the receiver being busy. Best effort; capped by net.core.rmem_max.
 constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
+
+// How long the end of the program waits for a /peer name lookup that the stop left running.
+constexpr auto kLookupGrace = std::chrono::milliseconds(500);
 
 }  // namespace
 
@@ -76,6 +81,13 @@ int main(int argc, char** argv) {
     signals.wait();
     chat.stop();
     diagnostics.line(chat.summary());
+    if (!chat.lookup_finished_within(kLookupGrace)) {
+      // getaddrinfo cannot be cancelled, and joining its thread could take the resolver's full
+      // timeout: the one exit without joining (docs/design.md, "Stopping a blocked thread").
+      // Everything else has ended, the log is synced and stderr is written out first.
+      diagnostics.stop();
+      std::_Exit(0);
+    }
     return 0;
   } catch (const std::exception& error) {
     diagnostics.error(error.what());

@@ -48,6 +48,12 @@ class ChatSession {
   // Ends every thread of the chat, drains and syncs the log. Idempotent.
   void stop();
 
+  // After stop(): waits up to `limit` for a /peer name lookup the keyboard gave up on (see
+  // PeerResolver); true if none runs, so destroying the session does not wait for it.
+  bool lookup_finished_within(std::chrono::milliseconds limit) {
+    return sender_.lookup_finished_within(limit);
+  }
+
   // "summary: sent=N received=N logged=N kernel_drops=N ..." (the key=value pairs scripts read).
   std::string summary() const;
 

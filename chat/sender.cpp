@@ -77,10 +77,13 @@ void Sender::error(std::string_view text) {
   diagnostics_.error(text);
 }
 
-bool Sender::set_peer(const net::HostPort& where) {
+bool Sender::set_peer(const net::HostPort& where, std::stop_token& stop) {
   std::vector<asio::ip::udp::endpoint> candidates;
   try {
-    candidates = net::resolve_udp(where);
+    // On its own thread: a stop must not wait for a name server that does not answer.
+    auto resolved = resolver_.resolve(where, stop);
+    if (!resolved) return false;  // stopped: the chat is ending, nothing to say
+    candidates = std::move(*resolved);
   } catch (const std::exception& failure) {
     // net::Error says "resolve NAME: cause"; the host was checked for control characters.
     error(fmt::format("cannot use peer {}: {}; the peer is unchanged",
@@ -118,6 +121,7 @@ void Sender::send_line(std::string_view text) {
     return;
   }
   const auto bytes = std::as_bytes(std::span(wire->data(), wire->size()));
+  peer_errors_.remember_destination(*peer_);  // first: its ICMP answer may come at once
   auto failure = socket_.send_to(bytes, *peer_);
   if (failure && is_stale_icmp_error(failure)) {
     peer_errors_.drain();  // says which earlier datagram it was about
@@ -162,7 +166,7 @@ void Sender::run_line_mode(std::stop_token& stop) {
         send_line(command.text);
         break;
       case Command::Kind::peer:
-        set_peer(command.peer);
+        set_peer(command.peer, stop);
         break;
       case Command::Kind::quit:
         return;
@@ -196,7 +200,7 @@ void Sender::run_menu(std::stop_token& stop) {
         send_line(step.text);
         break;
       case MenuStep::Action::set_peer:
-        if (!set_peer(step.peer)) step.next = MenuContext{MenuState::asking_ip, {}};
+        if (!set_peer(step.peer, stop)) step.next = MenuContext{MenuState::asking_ip, {}};
         break;
       case MenuStep::Action::none:
         break;

@@ -17,6 +17,7 @@
 #include "chat/chat_log.h"
 #include "chat/line_reader.h"
 #include "chat/peer_error_reporter.h"
+#include "chat/peer_resolver.h"
 #include "chat/terminal.h"
 #include "chat/text_encoding.h"
 #include "net/endpoint.h"
@@ -35,7 +36,8 @@ namespace chat {
 // It ends by itself on /quit (or menu choice 2) at once, and at the end of input after `linger`
 // of further receiving (the receiver keeps going meanwhile); either way it then calls `finished`,
 // which makes the program stop. stop() ends it early (SIGINT/SIGTERM) from any point, also from
-// the middle of a blocking read of a terminal.
+// the middle of a blocking read of a terminal or of a /peer name lookup (PeerResolver), which it
+// leaves running; the destructor joins it.
 //
 // Threading: constructed and stopped by the owning thread; the thread it starts is the only one
 // that sends on the socket; counters from any thread. `finished` runs on the sender thread.
@@ -55,9 +57,15 @@ class Sender {
   Sender(const Sender&) = delete;
   Sender& operator=(const Sender&) = delete;
 
-  // Ends the thread (interrupting a read or the linger wait) and joins it. Owning thread;
-  // idempotent.
+  // Ends the thread (interrupting a read, a name lookup or the linger wait) and joins it. Owning
+  // thread; idempotent. A lookup it interrupted goes on until getaddrinfo returns.
   void stop();
+
+  // After stop(): waits up to `limit` for a name lookup the keyboard thread gave up on; true if
+  // none is running, so destroying the Sender does not wait. Owning thread.
+  bool lookup_finished_within(std::chrono::milliseconds limit) {
+    return resolver_.finished_within(limit);
+  }
 
   std::uint64_t sent() const { return sent_.load(); }
   std::uint64_t send_errors() const { return send_errors_.load(); }
@@ -76,7 +84,7 @@ class Sender {
   void run_line_mode(std::stop_token& stop);
   void run_menu(std::stop_token& stop);
   void linger(std::stop_token& stop);
-  bool set_peer(const net::HostPort& where);
+  bool set_peer(const net::HostPort& where, std::stop_token& stop);
   void send_line(std::string_view text);
   void say(std::string_view text);
   void error(std::string_view text);
@@ -93,6 +101,7 @@ class Sender {
   std::string peer_prefix_;                      // sender thread only: "<<<(IP, PORT):"
   std::atomic<std::uint64_t> sent_{0};
   std::atomic<std::uint64_t> send_errors_{0};
+  PeerResolver resolver_;  // before thread_: joined after it, in the destructor
   std::jthread thread_;
 };
 

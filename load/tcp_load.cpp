@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "load/config_error.h"
 #include "load/latency_histogram.h"
 #include "load/tcp_run_state.h"
@@ -73,6 +75,21 @@ TcpLoad::TcpLoad(TcpLoadConfig config) : config_(std::move(config)) {
   if (config_.warmup_s < 0) throw ConfigError("warmup_s", "must not be negative");
   if (config_.rate < 0) throw ConfigError("rate", "must not be negative");
   if (config_.connect_rate < 0) throw ConfigError("connect_rate", "must not be negative");
+  // Written as "N/86400", not as a rounded decimal that would itself fall short of the bound.
+  const auto connections = static_cast<double>(config_.connections);
+  if (config_.rate > 0 && connections / config_.rate > kLongestPacedWaitSeconds) {
+    throw ConfigError(
+        "rate", fmt::format("must be 0 (closed loop) or at least {}/{:.0f}: one "
+                            "message a day on each of the {} connections",
+                            config_.connections, kLongestPacedWaitSeconds, config_.connections));
+  }
+  if (config_.connect_rate > 0 && connections / config_.connect_rate > kLongestPacedWaitSeconds) {
+    throw ConfigError(
+        "connect_rate",
+        fmt::format("must be 0 (unpaced) or at least {}/{:.0f}: all {} "
+                    "connections started within a day",
+                    config_.connections, kLongestPacedWaitSeconds, config_.connections));
+  }
   if (!(config_.connect_timeout_s > 0)) {
     throw ConfigError("connect_timeout_s", "must be more than 0 seconds");
   }

@@ -13,6 +13,12 @@
 
 namespace load {
 
+// The longest wait a paced run accepts between two messages of one connection (--rate), and for
+// the whole connect phase (--connect-rate): a day. A slower pace is no load (most likely 1e-9
+// was meant as 1e9), and a day stays far from the edge of the clock's 64-bit nanoseconds (292
+// years), so every due time the schedule computes is exact.
+inline constexpr double kLongestPacedWaitSeconds = 24 * 3600;
+
 // What a TCP load run is asked to do. Threading: a plain value (TcpLoad keeps its own copy).
 struct TcpLoadConfig {
   net::HostPort target;

@@ -49,7 +49,16 @@ UdpFlood::UdpFlood(UdpFloodConfig config) : config_(std::move(config)) {
   if (config_.size < kMinDatagramSize || config_.size > kMaxDatagramSize) {
     throw ConfigError("size", "must be from 10 to 65507 bytes (10 digits of sequence number)");
   }
+  if (config_.count > kMaxDatagramCount) {
+    throw ConfigError("count", fmt::format("must be at most {} ({} digits of sequence number)",
+                                           kMaxDatagramCount, kSequenceDigits));
+  }
   if (config_.rate < 0) throw ConfigError("rate", "must not be negative");
+  if (config_.rate > 0 && 1 / config_.rate > kLongestDatagramIntervalSeconds) {
+    throw ConfigError("rate", fmt::format("must be 0 (as fast as possible) or at least 1/{:.0f}: "
+                                          "one datagram a day",
+                                          kLongestDatagramIntervalSeconds));
+  }
 }
 
 namespace {
@@ -96,11 +105,14 @@ std::uint64_t due_by(const UdpFloodConfig& config, double elapsed_s) {
   return std::min(config.count, static_cast<std::uint64_t>(elapsed_s * config.rate) + 1);
 }
 
-// When datagram `sequence` is due (paced floods only).
+// When datagram `sequence` is due (paced floods only). A slow flood of many datagrams can be due
+// later than the clock's nanoseconds reach (10^10 datagrams at one a day); the caller never sleeps
+// past its next tick anyway, so a due time beyond a year is only said to be a year away.
 Clock::time_point due_at(const UdpFloodConfig& config, Clock::time_point start,
                          std::uint64_t sequence) {
-  return start + std::chrono::duration_cast<Clock::duration>(
-                     std::chrono::duration<double>(static_cast<double>(sequence) / config.rate));
+  constexpr double kYear_s = 365.0 * 24 * 3600;
+  const double due_s = std::min(static_cast<double>(sequence) / config.rate, kYear_s);
+  return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(due_s));
 }
 
 // Numbers datagrams [first, first + n) in place and sends them with one sendmmsg; returns how

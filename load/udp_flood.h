@@ -22,6 +22,17 @@ inline constexpr std::size_t kSequenceDigits = 10;
 inline constexpr std::size_t kMinDatagramSize = kSequenceDigits;
 inline constexpr std::size_t kMaxDatagramSize = 65507;  // largest UDP payload over IPv4
 
+// The most datagrams one flood sends: 10^kSequenceDigits, numbered 0 to 9,999,999,999, so no two
+// datagrams of a flood carry the same number (datagram 10^10 would read as 0 again).
+inline constexpr std::uint64_t kMaxDatagramCount = [] {
+  std::uint64_t count = 1;
+  for (std::size_t digit = 0; digit < kSequenceDigits; ++digit) count *= 10;
+  return count;
+}();
+
+// The slowest paced flood: one datagram a day (see kLongestPacedWaitSeconds for TCP, same reason).
+inline constexpr double kLongestDatagramIntervalSeconds = 24 * 3600;
+
 // Fills `out` (size ≥ kMinDatagramSize) as datagram `sequence`. Thread-safe (pure).
 void fill_datagram(std::uint64_t sequence, std::span<std::byte> out) noexcept;
 // The number at the start of a datagram (or a chat log's text), if it has one. Thread-safe.
@@ -30,8 +41,8 @@ std::optional<std::uint64_t> datagram_sequence(std::span<const std::byte> datagr
 // Threading: plain values.
 struct UdpFloodConfig {
   net::HostPort target;
-  std::uint64_t count = 1000;  // datagrams to send
-  double rate = 0;             // datagrams/s; 0 = as fast as the socket takes them
+  std::uint64_t count = 1000;  // datagrams to send, at most kMaxDatagramCount
+  double rate = 0;             // datagrams/s; 0 = as fast as the socket takes them, or ≥ 1/86400
   std::size_t size = 64;       // bytes per datagram
 };
 
@@ -56,7 +67,8 @@ class UdpFlood {
  public:
   using Progress = std::function<void(std::uint64_t sent, std::uint64_t errors, double elapsed_s)>;
 
-  // Throws ConfigError for a size outside [10, 65507] or a negative rate.
+  // Throws ConfigError for a size outside [10, 65507], a count above kMaxDatagramCount, or a
+  // rate that is negative or slower than one datagram a day.
   explicit UdpFlood(UdpFloodConfig config);
   UdpFlood(const UdpFlood&) = delete;
   UdpFlood& operator=(const UdpFlood&) = delete;

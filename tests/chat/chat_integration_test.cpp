@@ -4,6 +4,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -344,6 +345,59 @@ TEST_CASE("a peer that is not listening is reported, and the chat goes on") {
   a.finish();
   CHECK(a.exit_code == 0);
   b.stop(SIGTERM);
+}
+
+TEST_CASE("forged ICMP reports cannot flood stderr, a real unreachable peer is still reported") {
+  // A raw socket needs root; the forger is a python3 script of the test support.
+  const auto python = find_in_path("python3");
+  if (::geteuid() != 0 || python.empty()) {
+    const char* why = ::geteuid() != 0 ? "not root: forging ICMP needs a raw socket"
+                                       : "no python3 to forge ICMP with";
+    std::fprintf(stderr, "SKIPPED: %s\n", why);
+    MESSAGE("SKIPPED: " << why);
+    return;
+  }
+  TempDir dir;
+  net::UdpSocket peer(net::parse_address("127.0.0.1"), 0);
+  auto chat = start_chat(
+      dir, "a",
+      {"--bind", "127.0.0.1", "--peer", fmt::format("127.0.0.1:{}", peer.local_endpoint().port())});
+  chat.type("hello");  // a destination this chat did send to
+  std::vector<std::string> at_peer;
+  REQUIRE(eventually(
+      [&] {
+        for (auto& text : drain(peer)) at_peer.push_back(text);
+        return !at_peer.empty();
+      },
+      kWait));
+
+  // 200 reports that the network refused datagrams this chat never sent, each to another place.
+  const auto forged = run_program(
+      {python, std::string(SUITE_SOURCE_DIR) + "/tests/support/forge_icmp_unreachable.py",
+       "127.0.0.1", std::to_string(chat.port), "200"});
+  REQUIRE(forged.exit_code == 0);
+  REQUIRE(count_lines(forged.stdout_text) == 200);
+
+  // Then a real one, about a destination it did send to: queued behind the forged ones, so once
+  // it is shown, every forged report has been read.
+  std::uint16_t dead_port = 0;
+  {
+    net::UdpSocket gone(net::parse_address("127.0.0.1"), 0);
+    dead_port = gone.local_endpoint().port();
+  }  // closed: nothing listens there now
+  chat.type(fmt::format("/peer 127.0.0.1:{}", dead_port));
+  chat.type("anyone there?");
+  const auto real_report = fmt::format("127.0.0.1:{} is not listening", dead_port);
+  eventually([&] { return chat.process->stderr_so_far().find(real_report) != std::string::npos; },
+             kWait);
+  chat.type("/quit");
+  chat.finish();
+  CHECK(chat.exit_code == 0);
+  CAPTURE(chat.stderr_text);
+  CHECK(count_occurrences(chat.stderr_text, real_report) == 1);
+  CHECK(count_occurrences(chat.stderr_text, "127.77.") == 0);  // no forged destination named
+  CHECK(count_lines(chat.stderr_text) <= 5);  // the real report, the summary, a handful at most
+  CHECK(chat.summary.count("sent") == 2);
 }
 
 TEST_CASE("a peer of the wrong address family is refused with a clear message") {

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "load/config_error.h"
 #include "load/loadgen_runner.h"
@@ -144,6 +145,59 @@ TEST_CASE("loadgen runner: a UDP configuration that cannot run names the config 
   config.size = 64;
   config.rate = -1;
   CHECK_THROWS_WITH_AS(load::UdpFlood{config}, "rate must not be negative", load::ConfigError);
+}
+
+TEST_CASE("loadgen runner: a TCP pace slower than one message a day cannot run") {
+  load::TcpLoadConfig config;
+  config.connections = 10;
+  config.rate = 1e-9;  // 10^10 s between one connection's messages: beyond the clock
+  CHECK(field_of_error(config) == "rate");
+  config.rate = 10 / (load::kLongestPacedWaitSeconds - 1);  // a second short of a day
+  CHECK(field_of_error(config) == "");
+  config.rate = 0;
+  config.connect_rate = 1e-9;
+  CHECK(field_of_error(config) == "connect_rate");
+  config.connect_rate = 10 / (load::kLongestPacedWaitSeconds - 1);
+  CHECK(field_of_error(config) == "");
+}
+
+TEST_CASE("udp flood: no count it accepts can repeat a sequence number") {
+  // Every number below kMaxDatagramCount has its own kSequenceDigits digits ...
+  std::uint64_t power_of_ten = 1;
+  for (std::size_t i = 0; i < load::kSequenceDigits; ++i) power_of_ten *= 10;
+  CHECK(load::kMaxDatagramCount == power_of_ten);
+  std::vector<std::byte> last(load::kMinDatagramSize), first(load::kMinDatagramSize);
+  load::fill_datagram(load::kMaxDatagramCount - 1, last);
+  load::fill_datagram(0, first);
+  CHECK(load::datagram_sequence(last) == load::kMaxDatagramCount - 1);
+  CHECK(last != first);
+  // ... and the number after them would read as 0 again, so a flood stops short of it.
+  std::vector<std::byte> wrapped(load::kMinDatagramSize);
+  load::fill_datagram(load::kMaxDatagramCount, wrapped);
+  CHECK(wrapped == first);
+  load::UdpFloodConfig config;
+  config.count = load::kMaxDatagramCount;
+  CHECK_NOTHROW(load::UdpFlood{config});
+  config.count = 10'000'000'001;
+  try {
+    load::UdpFlood job(config);
+    FAIL("a flood of 10,000,000,001 datagrams was accepted: its last number repeats the first");
+  } catch (const load::ConfigError& error) {
+    CHECK(error.field() == "count");
+  }
+}
+
+TEST_CASE("udp flood: a pace slower than one datagram a day cannot run") {
+  load::UdpFloodConfig config;
+  config.rate = 1e-9;
+  try {
+    load::UdpFlood job(config);
+    FAIL("a rate of 1e-9 datagrams/s was accepted");
+  } catch (const load::ConfigError& error) {
+    CHECK(error.field() == "rate");
+  }
+  config.rate = 1 / (load::kLongestDatagramIntervalSeconds - 1);
+  CHECK_NOTHROW(load::UdpFlood{config});
 }
 
 TEST_CASE("loadgen runner: a signal stops the job, which returns its result as usual") {

@@ -22,6 +22,7 @@
 #include "tests/support/process.h"
 #include "tests/support/summary.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/text_checks.h"
 #include "tests/support/text_files.h"
 #include "tests/support/usage_error.h"
 
@@ -201,6 +202,53 @@ TEST_CASE("loadgen: bad options give one line on stderr and exit 2") {
   for (const auto& args : bad) check_usage_error("loadgen", args);
   const auto help = run_loadgen({"--help"});
   CHECK(help.exit_code == 0);
+}
+
+TEST_CASE("loadgen: a pace slower than one message a day is a usage error, not an endless run") {
+  // Against a live server, so a run that wrongly starts has someone to talk to: it would never
+  // end (the limit of run_program ends it) or print an overflowed latency.
+  auto server = start_echo_server({"--quiet"});
+  const auto target = tcp_target(server.port);
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;  // the start of the one stderr line
+  };
+  const std::vector<Case> cases = {
+      {{"tcp", target, "-c", "10", "--rate", "1e-9", "-d", "1"}, "loadgen: --rate must be 0"},
+      {{"tcp", target, "-c", "10", "--rate", "0.0001157", "-d", "1"}, "loadgen: --rate must be 0"},
+      {{"tcp", target, "-c", "10", "--connect-rate", "1e-9", "-d", "1"},
+       "loadgen: --connect-rate must be 0"},
+      {{"udp", target, "--rate", "1e-9"}, "loadgen: --rate must be 0"},
+      {{"udp", target, "-n", "10000000001"}, "loadgen: "},
+  };
+  for (const auto& [args, says] : cases) {
+    std::vector<std::string> argv{program_path("loadgen")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string shown = "loadgen";
+    for (const auto& arg : args) shown += " " + arg;
+    // A usage error exits at once: the limit only ends a run that wrongly started.
+    const auto run = run_program(argv, 10s);
+    INFO(shown << " -> stderr: " << run.stderr_text);
+    CHECK(run.exit_code == 2);
+    CHECK(count_lines(run.stderr_text) == 1);
+    CHECK(run.stderr_text.starts_with(says));
+    CHECK(run.stdout_text.empty());
+  }
+}
+
+TEST_CASE("loadgen tcp at one message a day per connection still runs and ends on time") {
+  auto server = start_echo_server({"--quiet"});
+  // 10 connections at 0.0001158/s: each waits 86,356 s between messages, just under a day. Only
+  // the first connection's first message falls into the one-second run.
+  const auto run =
+      run_loadgen({"tcp", tcp_target(server.port), "-c", "10", "--rate", "0.0001158", "-d", "1"});
+  INFO(run.stderr_text);
+  CHECK(run.exit_code == 0);
+  REQUIRE(run.summary.found());
+  CHECK(run.number("msgs") <= 10);
+  CHECK(run.number("mismatches") == 0);
+  // Not a timing check: an overflowed schedule shows as hundreds of years here.
+  CHECK(run.number("max_us") < 3600e6);
 }
 
 TEST_CASE("loadgen udp sends numbered datagrams a receiver can identify") {
