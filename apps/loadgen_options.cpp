@@ -1,0 +1,84 @@
+#include "apps/loadgen_options.h"
+
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "apps/app_support.h"
+#include "load/loadgen_runner.h"
+
+namespace app {
+
+namespace {
+
+// An option with its default shown in --help and its value checked before conversion.
+template <typename T>
+void add_checked(CLI::App* command, const std::string& name, T& value, const std::string& help,
+                 const CLI::Validator& check) {
+  command->add_option(name, value, help)->capture_default_str()->check(check);
+}
+
+void add_tcp_options(CLI::App& cli, LoadgenCommand<load::TcpLoadConfig>& tcp) {
+  auto* cmd = tcp.cli = cli.add_subcommand("tcp", "TCP echo load with verified echoes and latency");
+  auto& config = tcp.config;
+  cmd->add_option("target", tcp.target, "HOST:PORT of the echo server")
+      ->required()
+      ->check(host_and_port());
+  add_checked(cmd, "-c,--connections", config.connections, "connections", whole_number(1, 1000000));
+  add_checked(cmd, "-s,--size", config.message_size, "bytes per message",
+              whole_number(1, 64 * 1024 * 1024));
+  add_checked(cmd, "-d,--duration", config.duration_s, "measured seconds (after the warm-up)",
+              seconds(/*zero_allowed=*/false));
+  add_checked(cmd, "--depth", config.depth, "messages in flight per connection (closed loop)",
+              whole_number(1, 100000));
+  add_checked(cmd, "--rate", config.rate,
+              "total messages/s, open loop (latency from each message's scheduled time); "
+              "0 = closed loop",
+              rate());
+  add_checked(cmd, "--warmup", config.warmup_s, "seconds of traffic before measuring",
+              seconds(/*zero_allowed=*/true));
+  add_checked(cmd, "--connect-rate", config.connect_rate, "new connections/s; 0 = unpaced", rate());
+  add_checked(cmd, "--connect-timeout", config.connect_timeout_s, "seconds per connect attempt",
+              seconds(/*zero_allowed=*/false));
+  add_checked(cmd, "--threads", config.threads, "client threads; 0 = min(4, cores)",
+              whole_number(0, 256));
+  cmd->add_option("--json", tcp.json_path, "write every figure and the per-second series");
+}
+
+void add_udp_options(CLI::App& cli, LoadgenCommand<load::UdpFloodConfig>& udp) {
+  auto* cmd = udp.cli = cli.add_subcommand("udp", "numbered UDP datagram flood");
+  cmd->add_option("target", udp.target, "HOST:PORT to flood")->required()->check(host_and_port());
+  add_checked(cmd, "-n,--count", udp.config.count, "datagrams to send",
+              whole_number(1, load::kMaxDatagramCount));
+  add_checked(cmd, "--rate", udp.config.rate, "datagrams/s; 0 = as fast as possible", rate());
+  add_checked(cmd, "-s,--size", udp.config.size, "bytes per datagram (10 to 65507)",
+              whole_number(load::kMinDatagramSize, load::kMaxDatagramSize));
+  cmd->add_option("--json", udp.json_path, "write every figure as JSON");
+}
+
+}  // namespace
+
+int loadgen_config_error(base::Diagnostics& diagnostics, const load::ConfigError& error) {
+  static constexpr std::pair<std::string_view, std::string_view> kOptionOfField[] = {
+      {"connections", "-c"}, {"message_size", "-s"},
+      {"size", "-s"},        {"duration_s", "-d"},
+      {"depth", "--depth"},  {"warmup_s", "--warmup"},
+      {"rate", "--rate"},    {"connect_rate", "--connect-rate"},
+      {"count", "-n"},       {"connect_timeout_s", "--connect-timeout"}};
+  for (const auto& [field, option] : kOptionOfField) {
+    if (field == error.field()) {
+      return usage_error(diagnostics, fmt::format("{} {}", option, error.requirement()));
+    }
+  }
+  return usage_error(diagnostics, error.what());
+}
+
+LoadgenCommandLine::LoadgenCommandLine()
+    : cli("Load generator: verified TCP echo load and numbered UDP floods",
+          std::string(load::kLoadgenProgram)) {
+  cli.require_subcommand(1);
+  add_tcp_options(cli, tcp);
+  add_udp_options(cli, udp);
+}
+
+}  // namespace app
