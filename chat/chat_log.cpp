@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -33,6 +34,11 @@ ChatLog::~ChatLog() {
 }
 
 bool ChatLog::add(MessageBatch&& batch) {
+  // The stamp and the put under one lock: batches enter the queue in the order of their stamps,
+  // and the clock going back (NTP) cannot make a later line look older.
+  std::lock_guard order(add_mutex_);
+  batch.time = std::max(std::chrono::system_clock::now(), last_stamp_);
+  last_stamp_ = batch.time;
   return queue_.put(std::move(batch));
 }
 

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +19,11 @@ namespace chat {
 
 // The chat log: a writer thread that takes batches of lines from a bounded FIFO queue and appends
 // them to a file, each line prefixed with its timestamp (chat/line_format.h).
+//
+// Order: add() stamps each batch as it enters the queue, under one lock, with the later of the
+// clock and the previous stamp. Lines are written in queue order, so the file's times never go
+// backwards, and a line queued before another happened (the receiver queues a message before the
+// user can see it, so before any reply to it) is written before it.
 //
 // The file is opened once (O_APPEND), everything queued at a time is written with one write() (a
 // flush per batch, no stdio buffer holding lines back), and stop() drains the queue, then
@@ -39,7 +46,8 @@ class ChatLog {
   ChatLog(const ChatLog&) = delete;
   ChatLog& operator=(const ChatLog&) = delete;
 
-  // Queues lines for the log, waiting while the queue is full. Returns false after stop().
+  // Stamps the batch (its `time` is replaced, see "Order" above) and queues it, waiting while the
+  // queue is full. Returns false after stop().
   bool add(MessageBatch&& batch);
 
   // Refuses further lines, writes everything queued, fsyncs, closes, joins. Idempotent.
@@ -65,6 +73,9 @@ class ChatLog {
   base::Diagnostics& diagnostics_;
   base::BlockingQueue<MessageBatch> queue_;
   base::SpareBuffers spares_;
+  // Producers: the stamp and the put happen under one lock, so queue order is stamp order.
+  std::mutex add_mutex_;
+  std::chrono::system_clock::time_point last_stamp_;  // guarded by add_mutex_
   int fd_ = -1;                // writer thread only (and the constructor, before it starts)
   bool failing_ = false;       // writer thread only: reported, not yet recovered
   bool at_line_start_ = true;  // writer thread only: false after a write cut a line short

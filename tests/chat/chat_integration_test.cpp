@@ -20,6 +20,7 @@
 #include "net/udp_socket.h"
 #include "tests/chat/chat_harness.h"
 #include "tests/support/bytes.h"
+#include "tests/support/cpu_load.h"
 #include "tests/support/eventually.h"
 #include "tests/support/proc_stats.h"
 #include "tests/support/process.h"
@@ -247,6 +248,51 @@ TEST_CASE("a clean stop under load: SIGTERM while a flood goes on") {
   for (const auto& line : lines) CHECK(without_timestamp(line).starts_with(">>>(127.0.0.1, "));
 }
 
+TEST_CASE("under CPU load a message is logged before the reply typed after seeing it") {
+  CpuLoad load;  // both cores busy: the chat's threads are preempted anywhere
+  TempDir dir;
+  net::UdpSocket peer(net::parse_address("127.0.0.1"), 0);
+  const auto peer_port = peer.local_endpoint().port();
+  auto chat = start_chat(dir, "causal",
+                         {"--bind", "127.0.0.1", "--peer", fmt::format("127.0.0.1:{}", peer_port)});
+  const auto to = endpoint_of(chat, "127.0.0.1");
+  constexpr int kRounds = 100;
+  for (int i = 0; i < kRounds; ++i) {
+    REQUIRE_FALSE(peer.send_to(bytes_of(fmt::format("question {}", i)), to));
+    // A person answers what they see: the reply is typed once the question is on the screen.
+    REQUIRE(chat.process->wait_for_stdout(fmt::format(":question {}", i), kWait));
+    chat.type(fmt::format("answer {}", i));
+  }
+  chat.type("/quit");
+  chat.finish();
+  CHECK(chat.exit_code == 0);
+  CAPTURE(chat.stderr_text);
+  CHECK(chat.summary.count("received") == kRounds);
+  CHECK(chat.summary.count("sent") == kRounds);
+  const auto lines = read_lines(chat.log);
+  REQUIRE(lines.size() == 2 * kRounds);
+  int out_of_order = 0;
+  for (int i = 0; i < kRounds; ++i) {
+    const auto question =
+        find_log_line(lines, fmt::format(">>>(127.0.0.1, {}):question {}", peer_port, i));
+    const auto answer =
+        find_log_line(lines, fmt::format("<<<(127.0.0.1, {}):answer {}", peer_port, i));
+    REQUIRE(question);
+    REQUIRE(answer);
+    if (*question > *answer) ++out_of_order;
+  }
+  CHECK(out_of_order == 0);
+  int backwards = 0;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const auto earlier = log_time(lines[i - 1]);
+    const auto later = log_time(lines[i]);
+    REQUIRE(earlier);
+    REQUIRE(later);
+    if (*later < *earlier) ++backwards;
+  }
+  CHECK(backwards == 0);
+}
+
 TEST_CASE("hostile datagrams are shown and logged escaped, and the chat goes on") {
   TempDir dir;
   auto chat = start_chat(dir, "hostile", {"--bind", "127.0.0.1"});
@@ -317,7 +363,9 @@ TEST_CASE("--encoding gbk decodes GBK peers, --encoding hex shows bytes") {
   CHECK(hex.exit_code == 0);
   const auto lines = read_lines(gbk.log);
   REQUIRE(lines.size() == 2);
-  CHECK(count_log_lines(lines, fmt::format("<<<(127.0.0.1, {}):你好", port)) == 1);
+  // The line was typed after the message was on the screen, so it is logged after it.
+  CHECK(without_timestamp(lines[0]) == fmt::format(">>>(127.0.0.1, {}):你好\\r\\n", port));
+  CHECK(without_timestamp(lines[1]) == fmt::format("<<<(127.0.0.1, {}):你好", port));
 }
 
 TEST_CASE("a peer that is not listening is reported, and the chat goes on") {

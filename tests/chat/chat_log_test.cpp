@@ -15,6 +15,7 @@
 #include "base/diagnostics.h"
 #include "chat/chat_log.h"
 #include "chat/line_format.h"
+#include "tests/chat/chat_harness.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/text_checks.h"
 #include "tests/support/text_files.h"
@@ -146,6 +147,37 @@ TEST_CASE("log: a log file deleted while the chat runs is created again") {
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].ends_with(" after"));
   CHECK(reports.text().find("deleted") != std::string::npos);
+}
+
+TEST_CASE("log: timestamps never go backwards, whatever time the producers put on their batches") {
+  TempDir dir("chat-log-test");
+  const auto path = dir.path() / "chat.txt";
+  Reports reports;
+  const auto start =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  {
+    chat::ChatLog log(path.string(), reports.sink);
+    for (int i = 0; i < 100; ++i) {
+      auto batch = batch_of({"<<<(::1, 7890):line " + std::to_string(i)});
+      // A producer that read the clock long before it queued its batch (it was preempted, or
+      // waited for room): the log must not write an older time after a newer one.
+      if (i % 2 == 1) batch.time -= std::chrono::hours(1);
+      REQUIRE(log.add(std::move(batch)));
+    }
+    log.stop();
+  }
+  const auto lines = read_lines(path.string());
+  REQUIRE(lines.size() == 100);
+  int backwards = 0;
+  int before_start = 0;  // stamped when it was logged, not when the producer says
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const auto time = chat_test::log_time(lines[i]);
+    REQUIRE(time);
+    if (*time < start) ++before_start;
+    if (i > 0 && *time < *chat_test::log_time(lines[i - 1])) ++backwards;
+  }
+  CHECK(backwards == 0);
+  CHECK(before_start == 0);
 }
 
 TEST_CASE("timestamps: local time with milliseconds and a +HH:MM / -HH:MM offset") {
