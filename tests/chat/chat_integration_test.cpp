@@ -293,6 +293,32 @@ TEST_CASE("under CPU load a message is logged before the reply typed after seein
   CHECK(backwards == 0);
 }
 
+TEST_CASE("SIGHUP stops the chat cleanly: exit 0, the summary, every received message logged") {
+  TempDir dir;
+  auto chat = start_chat(dir, "hangup", {"--bind", "127.0.0.1"});
+  net::UdpSocket peer(net::parse_address("127.0.0.1"), 0);
+  constexpr int kMessages = 50;
+  for (int i = 0; i < kMessages; ++i) {
+    REQUIRE_FALSE(peer.send_to(bytes_of(fmt::format("before the hangup {}", i)),
+                               endpoint_of(chat, "127.0.0.1")));
+  }
+  REQUIRE(collect(chat, ">>>", kMessages).size() == kMessages);
+  chat.stop(SIGHUP);  // the terminal window was closed
+  CHECK(chat.exit_code == 0);
+  CAPTURE(chat.stderr_text);
+  REQUIRE(chat.summary.found());
+  CHECK(chat.summary.count("received") == kMessages);
+  CHECK(chat.summary.count("logged") == kMessages);
+  CHECK(chat.summary.count("log_errors") == 0);
+  const auto lines = read_lines(chat.log);
+  REQUIRE(lines.size() == kMessages);
+  const auto port = peer.local_endpoint().port();
+  for (int i = 0; i < kMessages; ++i) {
+    CHECK(without_timestamp(lines[static_cast<std::size_t>(i)]) ==
+          fmt::format(">>>(127.0.0.1, {}):before the hangup {}", port, i));
+  }
+}
+
 TEST_CASE("hostile datagrams are shown and logged escaped, and the chat goes on") {
   TempDir dir;
   auto chat = start_chat(dir, "hostile", {"--bind", "127.0.0.1"});
