@@ -53,36 +53,62 @@ void ChatLog::report(const std::string& what, int error) {
       error != 0 ? ": " + std::error_code(error, std::system_category()).message() : "");
 }
 
-bool ChatLog::ensure_open() {
-  if (fd_ >= 0) {
-    // Deleted (or renamed away and unlinked) while we write: the lines would go nowhere a person
-    // can read them. Start a new file under the name.
-    struct stat status {};
-    if (::fstat(fd_, &status) == 0 && status.st_nlink == 0) {
-      report("the file was deleted; creating it again", 0);
-      ::close(fd_);
-      fd_ = -1;
-    } else {
-      return true;
-    }
+bool ChatLog::still_named() const {
+  struct stat open_file {};
+  struct stat named {};
+  if (::fstat(fd_, &open_file) != 0) return true;  // cannot tell: keep the file we have
+  if (::stat(path_.c_str(), &named) != 0) return errno != ENOENT && errno != ENOTDIR;
+  return named.st_dev == open_file.st_dev && named.st_ino == open_file.st_ino;
+}
+
+bool ChatLog::ends_at_line_start(const struct stat& opened) const {
+  if (!S_ISREG(opened.st_mode) || opened.st_size == 0) return true;
+  // The descriptor we write through is write-only; read the last byte through another one, of
+  // the same file.
+  const int reader = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (reader < 0) return true;  // a write-only file: cannot tell, assume whole lines
+  char last = '\n';
+  struct stat status {};
+  if (::fstat(reader, &status) == 0 && status.st_dev == opened.st_dev &&
+      status.st_ino == opened.st_ino && status.st_size > 0 &&
+      ::pread(reader, &last, 1, status.st_size - 1) != 1) {
+    last = '\n';
   }
+  ::close(reader);
+  return last == '\n';
+}
+
+bool ChatLog::open_file() {
   // 0600: a chat history is private. O_APPEND: lines from another udp-chat sharing the file
   // never overwrite each other.
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
-  if (fd_ < 0) {
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+  if (fd < 0) {
     if (!failing_) report("cannot open it; the chat goes on without logging", errno);
     failing_ = true;
     return false;
   }
   struct stat status {};
-  if (::fstat(fd_, &status) == 0 && S_ISDIR(status.st_mode)) {  // O_WRONLY refuses, but be sure
-    ::close(fd_);
-    fd_ = -1;
+  if (::fstat(fd, &status) == 0 && S_ISDIR(status.st_mode)) {  // O_WRONLY refuses, but be sure
+    ::close(fd);
     if (!failing_) report("is a directory; the chat goes on without logging", 0);
     failing_ = true;
     return false;
   }
+  fd_ = fd;
+  at_line_start_ = ends_at_line_start(status);
   return true;
+}
+
+bool ChatLog::ensure_open() {
+  if (fd_ >= 0) {
+    // Renamed away (logrotate), or deleted: the lines would go where nobody reading the path
+    // sees them. Start a new file under the name.
+    if (still_named()) return true;
+    report("the file was moved or deleted; writing to a new file under its name", 0);
+    ::close(fd_);
+    fd_ = -1;
+  }
+  return open_file();
 }
 
 void ChatLog::write_out(std::string& text, std::size_t lines) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -30,10 +32,14 @@ namespace chat {
 // fsyncs. The queue is bounded, so a flood faster than the disk slows the producers
 // (and the kernel drops datagrams, counted) instead of eating memory.
 //
+// The file under the name: before each write the path is compared with the open file (device and
+// inode). A log renamed away (logrotate) or deleted is let go, and the path is opened again
+// (created, 0600), said once on stderr. A file whose last line was cut short (a full disk in an
+// earlier run) gets a newline before the first line, so lines never merge.
+//
 // A failure (unwritable path, a directory, a full disk, I/O error) is reported once through the
 // diagnostics sink and counted per line; the chat goes on, and the writer tries again with later
-// batches, saying so when it succeeds again. A log file deleted while the chat runs is noticed
-// (its link count drops to 0) and created again.
+// batches, saying so when it succeeds again.
 //
 // Threading: add() is thread-safe (called by the sender and receiver threads); stop() and the
 // destructor from the owning thread only; the counters from any thread.
@@ -66,6 +72,9 @@ class ChatLog {
  private:
   void run();
   bool ensure_open();
+  bool open_file();
+  bool still_named() const;
+  bool ends_at_line_start(const struct stat& opened) const;
   void write_out(std::string& text, std::size_t lines);
   void report(const std::string& what, int error);
 
@@ -78,7 +87,7 @@ class ChatLog {
   std::chrono::system_clock::time_point last_stamp_;  // guarded by add_mutex_
   int fd_ = -1;                // writer thread only (and the constructor, before it starts)
   bool failing_ = false;       // writer thread only: reported, not yet recovered
-  bool at_line_start_ = true;  // writer thread only: false after a write cut a line short
+  bool at_line_start_ = true;  // writer thread only: false when the file ends inside a line
   LogLineFormatter format_;    // writer thread only
   std::atomic<std::uint64_t> logged_{0};
   std::atomic<std::uint64_t> failed_{0};

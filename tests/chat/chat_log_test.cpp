@@ -149,6 +149,59 @@ TEST_CASE("log: a log file deleted while the chat runs is created again") {
   CHECK(reports.text().find("deleted") != std::string::npos);
 }
 
+TEST_CASE("log: a log renamed while the chat runs (logrotate) goes on in a new file") {
+  TempDir dir("chat-log-test");
+  const auto path = dir.path() / "chat.txt";
+  const auto rotated = dir.path() / "chat.txt.1";
+  Reports reports;
+  chat::ChatLog log(path.string(), reports.sink);
+  REQUIRE(log.add(batch_of({"before"})));
+  for (int i = 0; i < 3000 && log.logged() < 1; ++i) ::usleep(10'000);
+  REQUIRE(log.logged() == 1);
+  fs::rename(path, rotated);  // what logrotate does, before it signals nobody
+  REQUIRE(log.add(batch_of({"after 1"})));
+  for (int i = 0; i < 3000 && log.logged() < 2; ++i) ::usleep(10'000);
+  REQUIRE(log.add(batch_of({"after 2"})));
+  log.stop();
+  CHECK(log.logged() == 3);
+  const auto old_lines = read_lines(rotated.string());
+  REQUIRE(old_lines.size() == 1);
+  CHECK(old_lines[0].ends_with(" before"));
+  const auto new_lines = read_lines(path.string());
+  REQUIRE(new_lines.size() == 2);
+  CHECK(new_lines[0].ends_with(" after 1"));
+  CHECK(new_lines[1].ends_with(" after 2"));
+  struct stat status {};
+  REQUIRE(::stat(path.c_str(), &status) == 0);
+  CHECK((status.st_mode & 0777) == 0600);  // a chat history is private, the new file too
+  const auto text = reports.text();
+  CAPTURE(text);
+  CHECK(count_lines(text) == 1);  // said once, not per line
+  CHECK(text.find("moved") != std::string::npos);
+}
+
+TEST_CASE("log: a log whose last line was cut short gets the next line on a line of its own") {
+  TempDir dir("chat-log-test");
+  const auto path = dir.path() / "chat.txt";
+  {
+    std::ofstream earlier(path, std::ios::binary);
+    earlier << "whole line\ncut";  // an earlier run's write was cut short (a full disk)
+  }
+  Reports reports;
+  {
+    chat::ChatLog log(path.string(), reports.sink);
+    REQUIRE(log.add(batch_of({">>>(127.0.0.1, 5000):next run"})));
+    log.stop();
+    CHECK(log.logged() == 1);
+  }
+  const auto lines = read_lines(path.string());
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] == "whole line");
+  CHECK(lines[1] == "cut");
+  CHECK(chat_test::without_timestamp(lines[2]) == ">>>(127.0.0.1, 5000):next run");
+  CHECK(testing_support::read_file(path.string()).ends_with("\n"));
+}
+
 TEST_CASE("log: timestamps never go backwards, whatever time the producers put on their batches") {
   TempDir dir("chat-log-test");
   const auto path = dir.path() / "chat.txt";
