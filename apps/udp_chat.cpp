@@ -3,6 +3,7 @@
 // contract and the design are in docs/design.md; the parts live in chat/.
 #include <unistd.h>
 
+#include <cstdlib>
 #include <optional>
 #include <string>
 
@@ -74,9 +75,17 @@ int main(int argc, char** argv) {
     // /quit and the end of input end the wait below the same way a signal does.
     chat::ChatSession chat(socket, diagnostics, settings, [&signals] { signals.cancel(); });
     signals.wait();
-    chat.stop();
+    const auto stopped = chat.stop();
     diagnostics.line(chat.summary());
-    return 0;
+    if (!stopped.all_joined) {
+      // The log's writer is stuck inside a write to a hung mount and can never be joined; all
+      // else is stopped and said. End here, without waiting for it (docs/design.md, "Stopping a
+      // blocked thread").
+      diagnostics.stop();
+      std::_Exit(app::kExitFailure);
+    }
+    // Lines the log had accepted and could not write (said on stderr) fail the run.
+    return stopped.log_drained ? 0 : app::kExitFailure;
   } catch (const std::exception& error) {
     diagnostics.error(error.what());
     return app::kExitFailure;

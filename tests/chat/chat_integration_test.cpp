@@ -2,13 +2,17 @@
 // their logs. Ports come from the kernel; every wait is bounded (kWait); no timing assertions.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -494,6 +498,84 @@ TEST_CASE("a log on a full device (/dev/full) is reported once, the chat goes on
   const auto first = a.stderr_text.find("No space left on device");
   CHECK(first != std::string::npos);
   CHECK(a.stderr_text.find("No space left on device", first + 1) == std::string::npos);
+}
+
+TEST_CASE("a log on a FIFO nobody reads: the stop gives up on it, says so, and exits 1") {
+  TempDir dir;
+  const auto fifo = dir.file("chat.fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // The test holds the reading end, so the chat can open the FIFO, and never reads from it.
+  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  REQUIRE(reader >= 0);
+  const int capacity = ::fcntl(reader, F_GETPIPE_SZ);
+  REQUIRE(capacity > 0);
+  auto chat = start_chat(dir, "fifo", {"--bind", "127.0.0.1", "--log", fifo});
+  net::UdpSocket flooder(net::parse_address("127.0.0.1"), 0);
+  const auto to = endpoint_of(chat, "127.0.0.1");
+  const std::string payload(1000, 'f');
+  // A line reaches the screen only once it is in the log's queue, and each takes over 1000 bytes
+  // of the FIFO: once more lines were shown than the FIFO holds, some can never be written.
+  const auto enough = static_cast<std::size_t>(capacity) / 1000 + 20;
+  constexpr int kDatagrams = 20'000;
+  int sent = 0;
+  std::size_t shown = 0;
+  while (sent < kDatagrams && shown < enough) {
+    for (int i = 0; i < 20; ++i, ++sent) (void)flooder.send_to(bytes_of(payload), to);
+    for (int i = 0; i < 1000; ++i) {
+      const auto line = chat.process->read_stdout_line(50ms);
+      if (!line) break;
+      if (line->starts_with(">>>")) ++shown;
+    }
+  }
+  REQUIRE(shown >= enough);
+  // The rest at once: the log's queue fills too, and the receiver waits for room in it.
+  for (; sent < kDatagrams; ++sent) (void)flooder.send_to(bytes_of(payload), to);
+  chat.process->signal(SIGTERM);
+  chat.exit_code = chat.process->wait(15s);
+  REQUIRE(chat.exit_code);  // it ended by itself; else the ChildProcess kills it
+  chat.stderr_text = chat.process->read_all_stderr(5s);
+  chat.summary = Summary::parse(chat.stderr_text);
+  CAPTURE(chat.stderr_text);
+  CHECK(*chat.exit_code == 1);
+  const std::regex not_written(
+      R"(udp-chat: chat log .*: (\d+) lines not written \(the log did not drain\))");
+  std::smatch match;
+  REQUIRE(std::regex_search(chat.stderr_text, match, not_written));
+  const auto lost = std::stoll(match[1].str());
+  CHECK(lost > 0);
+  REQUIRE(chat.summary.found());
+  CHECK(chat.summary.count("log_errors") >= lost);
+  // Nothing vanished without being counted: every received line was written or counted as lost.
+  CHECK(chat.summary.count("logged") + chat.summary.count("log_errors") ==
+        chat.summary.count("received"));
+  std::string in_fifo;
+  char chunk[65536];
+  for (int i = 0; i < 1000; ++i) {
+    const auto got = ::read(reader, chunk, sizeof(chunk));
+    if (got <= 0) break;
+    in_fifo.append(chunk, static_cast<std::size_t>(got));
+  }
+  ::close(reader);
+  CHECK(static_cast<std::int64_t>(count_lines(in_fifo)) == chat.summary.count("logged"));
+}
+
+TEST_CASE("a log on a FIFO without a reader: the chat does not wait for one, says so, goes on") {
+  TempDir dir;
+  const auto fifo = dir.file("chat.fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto chat = start_chat(dir, "unread", {"--bind", "127.0.0.1", "--log", fifo});
+  net::UdpSocket peer(net::parse_address("127.0.0.1"), 0);
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE_FALSE(peer.send_to(bytes_of("m"), endpoint_of(chat, "127.0.0.1")));
+  }
+  REQUIRE(collect(chat, ">>>", 3).size() == 3);
+  chat.stop(SIGTERM);
+  CHECK(chat.exit_code == 0);
+  CAPTURE(chat.stderr_text);
+  CHECK(chat.summary.count("received") == 3);
+  CHECK(chat.summary.count("logged") == 0);
+  CHECK(chat.summary.count("log_errors") == 3);
+  CHECK(count_occurrences(chat.stderr_text, "no reader") == 1);
 }
 
 TEST_CASE("end of input quits after --linger of receiving, /quit, SIGINT, SIGTERM stop cleanly") {
