@@ -55,7 +55,7 @@ class ChatLog {
  public:
   static constexpr std::chrono::milliseconds kDefaultGrace{2000};
 
-  // How a stop ended.
+  // How a stop ended. Threading: a plain value.
   struct StopOutcome {
     // Lines accepted but never written because the log did not drain within the grace period;
     // they are also in failed(), and were said on stderr.

@@ -39,7 +39,7 @@ struct ChatSettings {
 // sender thread (after /quit, or at the end of input once the linger is over).
 class ChatSession {
  public:
-  // How the stop went, for the program's exit code.
+  // How the stop went, for the program's exit code. Threading: a plain value.
   struct StopOutcome {
     // False when the chat log did not drain within its grace period: lines it had accepted were
     // not written (said on stderr, counted in log_errors).
