@@ -79,16 +79,19 @@ int main(int argc, char** argv) {
     // /quit and the end of input end the wait below the same way a signal does.
     chat::ChatSession chat(socket, diagnostics, settings, [&signals] { signals.cancel(); });
     signals.wait();
-    chat.stop();
+    const auto stopped = chat.stop();
     diagnostics.line(chat.summary());
-    if (!chat.lookup_finished_within(kLookupGrace)) {
-      // getaddrinfo cannot be cancelled, and joining its thread could take the resolver's full
-      // timeout: the one exit without joining (docs/design.md, "Stopping a blocked thread").
-      // Everything else has ended, the log is synced and stderr is written out first.
+    if (!stopped.all_joined || !chat.lookup_finished_within(kLookupGrace)) {
+      // A thread that can never be joined in time: the log's writer stuck inside a write to a
+      // hung mount, or a getaddrinfo that cannot be cancelled and could take the resolver's full
+      // timeout. Everything else has ended, the log is synced where it could be, and stderr is
+      // written out first; then the process ends without waiting for it (docs/design.md,
+      // "Stopping a blocked thread").
       diagnostics.stop();
-      std::_Exit(0);
+      std::_Exit(stopped.log_drained ? 0 : app::kExitFailure);
     }
-    return 0;
+    // Lines the log had accepted and could not write (said on stderr) fail the run.
+    return stopped.log_drained ? 0 : app::kExitFailure;
   } catch (const std::exception& error) {
     diagnostics.error(error.what());
     return app::kExitFailure;

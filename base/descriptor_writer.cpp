@@ -39,6 +39,7 @@ DescriptorWriter::DescriptorWriter(int fd) : fd_(fd) {
 
 DescriptorWriter::Outcome DescriptorWriter::write_all(std::string_view text,
                                                       const std::function<bool()>& give_up) {
+  written_ = 0;
   while (!text.empty()) {
     pollfd ready{fd_, POLLOUT, 0};
     const int polled = ::poll(&ready, 1, kPollPeriodMs);
@@ -56,7 +57,12 @@ DescriptorWriter::Outcome DescriptorWriter::write_all(std::string_view text,
       error_ = std::error_code(errno, std::system_category());
       return Outcome::failed;
     }
+    if (wrote == 0) {  // a file that takes nothing without an error would be retried for ever
+      error_ = std::error_code(EIO, std::system_category());
+      return Outcome::failed;
+    }
     text.remove_prefix(static_cast<std::size_t>(wrote));
+    written_ += static_cast<std::size_t>(wrote);
   }
   return Outcome::written;
 }

@@ -28,12 +28,16 @@ class DescriptorWriter {
 
   // The error of the last failed write_all.
   std::error_code error() const { return error_; }
+  // Bytes of `text` the last write_all wrote, whatever its outcome (a caller that keeps records,
+  // such as the chat log, counts what reached the descriptor).
+  std::size_t written() const { return written_; }
   int fd() const { return fd_; }
 
  private:
   int fd_;
   std::size_t max_write_;
   std::error_code error_;
+  std::size_t written_ = 0;
 };
 
 // When a writer waiting for a stalled reader should give up: never, until the thread that stops

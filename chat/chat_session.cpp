@@ -32,17 +32,33 @@ ChatSession::ChatSession(net::UdpSocket& socket, base::Diagnostics& diagnostics,
               sender_options(settings), std::move(finished)) {}
 
 ChatSession::~ChatSession() {
-  stop();
+  if (!stop().all_joined) {
+    // The log's writer is stuck in the kernel and still uses the log: leave the log alive rather
+    // than wait for that thread for ever (the program ends with std::_Exit before this runs).
+    static_cast<void>(log_.release());
+  }
 }
 
-void ChatSession::stop() {
-  // close() first wakes the keyboard if it waits for a stalled stdout; the receiver is woken and
-  // joined only once nothing sends any more; the log drains after both producers are gone.
+ChatSession::StopOutcome ChatSession::stop() {
+  if (stopped_) return *stopped_;
+  // close() first wakes the keyboard if it waits for a stalled stdout. The log's grace period
+  // starts before the producers are joined: a keyboard or receiver waiting for room in a log
+  // that never drains is refused once it is over, so they can always be joined. The receiver is
+  // woken and joined only once nothing sends any more; the log drains after both producers are
+  // gone.
   terminal_.close();
+  if (log_) log_->begin_stop();
   sender_.stop();
   receiver_.stop();
-  if (log_) log_->stop();
+  StopOutcome outcome;
+  if (log_) {
+    const auto log_outcome = log_->stop();
+    outcome.log_drained = log_outcome.not_written == 0;
+    outcome.all_joined = !log_outcome.writer_stuck;
+  }
   terminal_.stop();
+  stopped_ = outcome;
+  return outcome;
 }
 
 std::string ChatSession::summary() const {

@@ -39,14 +39,26 @@ struct ChatSettings {
 // sender thread (after /quit, or at the end of input once the linger is over).
 class ChatSession {
  public:
+  // How the stop went, for the program's exit code. Threading: a plain value.
+  struct StopOutcome {
+    // False when the chat log did not drain within its grace period: lines it had accepted were
+    // not written (said on stderr, counted in log_errors).
+    bool log_drained = true;
+    // False when the log's writer is still inside a system call (a write to a hung mount) and was
+    // not joined. The process must then end with std::_Exit after its last words; destroying the
+    // session would wait for that thread for ever.
+    bool all_joined = true;
+  };
+
   ChatSession(net::UdpSocket& socket, base::Diagnostics& diagnostics, ChatSettings settings,
               std::function<void()> finished);
   ~ChatSession();
   ChatSession(const ChatSession&) = delete;
   ChatSession& operator=(const ChatSession&) = delete;
 
-  // Ends every thread of the chat, drains and syncs the log. Idempotent.
-  void stop();
+  // Ends every thread of the chat, drains and syncs the log, within bounded time even when the
+  // log never drains. Idempotent: later calls return the first outcome.
+  StopOutcome stop();
 
   // After stop(): waits up to `limit` for a /peer name lookup the keyboard gave up on (see
   // PeerResolver); true if none runs, so destroying the session does not wait for it.
@@ -63,6 +75,7 @@ class ChatSession {
   PeerErrorReporter peer_errors_;
   Receiver receiver_;
   Sender sender_;
+  std::optional<StopOutcome> stopped_;  // owning thread only
 };
 
 }  // namespace chat

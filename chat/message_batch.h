@@ -13,6 +13,8 @@ namespace chat {
 // datagrams/s path to one allocation and one queue operation per batch, not per datagram.
 // Threading: a plain value, moved from thread to thread through a BlockingQueue.
 struct MessageBatch {
+  // Set by ChatLog::add as the batch enters the log's queue (whatever a producer put here), so
+  // the times in the log follow the order of its lines.
   std::chrono::system_clock::time_point time;
   std::string lines;
   std::size_t count = 0;  // number of lines

@@ -44,17 +44,18 @@ void Receiver::stop() {
   thread_.join();
 }
 
-void Receiver::hand_over(std::string& lines, std::size_t count,
-                         std::chrono::system_clock::time_point time) {
+void Receiver::hand_over(std::string& lines, std::size_t count) {
   if (count == 0) return;
   // Buffers go round (receiver -> terminal/log -> spare -> receiver), so a flood allocates
   // nothing per batch once warmed up.
   if (log_ != nullptr) {
-    // The terminal may drop its copy under a flood; the log waits for room and never drops.
+    // The log first: a message is in the log's queue before anyone can see it, so a reply typed
+    // after seeing it is queued, stamped and written after it. The log waits for room and never
+    // drops; the terminal may drop its copy under a flood.
     std::string copy = terminal_.spare_buffer();
     copy.assign(lines);
+    log_->add(MessageBatch{{}, std::move(lines), count});  // the log stamps it
     terminal_.show(std::move(copy), count, true);
-    log_->add(MessageBatch{time, std::move(lines), count});
     lines = log_->spare_buffer();
   } else {
     terminal_.show(std::move(lines), count, false);
@@ -90,7 +91,6 @@ void Receiver::run() {
         continue;
       }
       errors_in_a_row = 0;
-      const auto time = std::chrono::system_clock::now();
       kernel_drops_.store(std::max<std::uint64_t>(kernel_drops_.load(), result.kernel_drops));
       std::size_t count = 0;
       for (std::size_t i = 0; i < result.count; ++i) {
@@ -108,11 +108,11 @@ void Receiver::run() {
         lines += '\n';
         ++count;
         if (lines.size() >= kMaxPieceBytes) {
-          hand_over(lines, count, time);
+          hand_over(lines, count);
           count = 0;
         }
       }
-      hand_over(lines, count, time);
+      hand_over(lines, count);
       received_ += result.count;
     }
   } catch (const std::exception& failure) {

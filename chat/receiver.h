@@ -18,7 +18,7 @@ namespace chat {
 
 // The receiving thread of the chat. Takes datagrams from the socket in batches (one recvmmsg for
 // up to 64 queued datagrams, 64 KiB buffers: a 65,507-byte datagram arrives whole), and turns each
-// into one escaped line ">>>(IP, PORT):TEXT" with its real sender, for the terminal and the log.
+// into one escaped line ">>>(IP, PORT):TEXT" with its real sender, for the log and the terminal.
 //
 // Built for floods (200,000 datagrams/s): lines of a batch are escaped into one string, which the
 // terminal gets in one piece (one write per batch) and the log as one queue item; only the
@@ -27,8 +27,9 @@ namespace chat {
 // It never dies on input: a 0-byte datagram is a message with empty text, bytes that are not
 // text are escaped, an error from the socket (ICMP reports) is reported and receiving goes on.
 // Every datagram the socket delivered is handed to the log (waiting for room when the log is
-// behind), so the log holds all of them, in order. It counts received datagrams and the kernel's
-// drops (SO_RXQ_OVFL).
+// behind), so the log holds all of them, in order, and it is handed to the log before the
+// terminal: a reply the user types after seeing a message is always logged after it. It counts
+// received datagrams and the kernel's drops (SO_RXQ_OVFL).
 //
 // Threading: constructed and stopped by the owning thread; stop() may be called once the sender
 // no longer sends (it stops the socket). Counters from any thread.
@@ -49,7 +50,7 @@ class Receiver {
 
  private:
   void run();
-  void hand_over(std::string& lines, std::size_t count, std::chrono::system_clock::time_point time);
+  void hand_over(std::string& lines, std::size_t count);
 
   net::UdpSocket& socket_;
   Terminal& terminal_;

@@ -88,6 +88,22 @@ std::string without_timestamp(const std::string& line) {
   return line.substr(static_cast<std::size_t>(match.length(0)));
 }
 
+std::optional<std::chrono::sys_time<std::chrono::milliseconds>> log_time(const std::string& line) {
+  static const std::regex stamp(
+      R"(^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})([+-])(\d\d):(\d\d) )");
+  std::smatch match;
+  if (!std::regex_search(line, match, stamp)) return std::nullopt;
+  const auto number = [&](std::size_t group) { return std::stoi(match[group].str()); };
+  using namespace std::chrono;
+  const year_month_day date{year{number(1)}, month{static_cast<unsigned>(number(2))},
+                            day{static_cast<unsigned>(number(3))}};
+  if (!date.ok()) return std::nullopt;
+  const auto local = sys_days{date} + hours{number(4)} + minutes{number(5)} + seconds{number(6)} +
+                     milliseconds{number(7)};
+  const auto offset = hours{number(9)} + minutes{number(10)};
+  return match[8].str() == "+" ? local - offset : local + offset;
+}
+
 std::size_t count_lines_starting(const std::vector<std::string>& lines, const std::string& prefix) {
   std::size_t count = 0;
   for (const auto& line : lines) {
@@ -100,6 +116,14 @@ std::size_t count_log_lines(const std::vector<std::string>& lines, const std::st
   return static_cast<std::size_t>(std::count_if(lines.begin(), lines.end(), [&](const auto& line) {
     return without_timestamp(line) == text;
   }));
+}
+
+std::optional<std::size_t> find_log_line(const std::vector<std::string>& lines,
+                                         const std::string& text) {
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (without_timestamp(lines[i]) == text) return i;
+  }
+  return std::nullopt;
 }
 
 }  // namespace chat_test

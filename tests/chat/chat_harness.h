@@ -52,11 +52,17 @@ void quit_and_check_both_ways(Chat& a, Chat& b, int messages);
 
 // A log line without its "TIMESTAMP " prefix (checked to be well formed).
 std::string without_timestamp(const std::string& line);
+// The moment a log line's timestamp names, in UTC (its offset applied), or nullopt when the line
+// does not start with a well-formed timestamp.
+std::optional<std::chrono::sys_time<std::chrono::milliseconds>> log_time(const std::string& line);
 // Log lines whose text after the timestamp starts with `prefix`.
 std::size_t count_lines_starting(const std::vector<std::string>& lines, const std::string& prefix);
-// Log lines whose text after the timestamp is `text`. Where a received and a sent line are logged
-// close together their order is not fixed (the receiver shows a line before it logs it), so tests
-// look a line up rather than expect it at an index.
+// Log lines whose text after the timestamp is `text`. A sent line is logged once its datagram is
+// out, so a peer's quick answer to it may be logged first: tests look such lines up rather than
+// expect them at an index.
 std::size_t count_log_lines(const std::vector<std::string>& lines, const std::string& text);
+// Index of the first log line whose text after the timestamp is `text`, or nullopt.
+std::optional<std::size_t> find_log_line(const std::vector<std::string>& lines,
+                                         const std::string& text);
 
 }  // namespace chat_test

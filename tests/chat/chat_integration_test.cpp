@@ -2,14 +2,17 @@
 // their logs. Ports come from the kernel; every wait is bounded (kWait); no timing assertions.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -21,6 +24,7 @@
 #include "net/udp_socket.h"
 #include "tests/chat/chat_harness.h"
 #include "tests/support/bytes.h"
+#include "tests/support/cpu_load.h"
 #include "tests/support/eventually.h"
 #include "tests/support/proc_stats.h"
 #include "tests/support/process.h"
@@ -248,6 +252,77 @@ TEST_CASE("a clean stop under load: SIGTERM while a flood goes on") {
   for (const auto& line : lines) CHECK(without_timestamp(line).starts_with(">>>(127.0.0.1, "));
 }
 
+TEST_CASE("under CPU load a message is logged before the reply typed after seeing it") {
+  CpuLoad load;  // both cores busy: the chat's threads are preempted anywhere
+  TempDir dir;
+  net::UdpSocket peer(net::parse_address("127.0.0.1"), 0);
+  const auto peer_port = peer.local_endpoint().port();
+  auto chat = start_chat(dir, "causal",
+                         {"--bind", "127.0.0.1", "--peer", fmt::format("127.0.0.1:{}", peer_port)});
+  const auto to = endpoint_of(chat, "127.0.0.1");
+  constexpr int kRounds = 100;
+  for (int i = 0; i < kRounds; ++i) {
+    REQUIRE_FALSE(peer.send_to(bytes_of(fmt::format("question {}", i)), to));
+    // A person answers what they see: the reply is typed once the question is on the screen.
+    REQUIRE(chat.process->wait_for_stdout(fmt::format(":question {}", i), kWait));
+    chat.type(fmt::format("answer {}", i));
+  }
+  chat.type("/quit");
+  chat.finish();
+  CHECK(chat.exit_code == 0);
+  CAPTURE(chat.stderr_text);
+  CHECK(chat.summary.count("received") == kRounds);
+  CHECK(chat.summary.count("sent") == kRounds);
+  const auto lines = read_lines(chat.log);
+  REQUIRE(lines.size() == 2 * kRounds);
+  int out_of_order = 0;
+  for (int i = 0; i < kRounds; ++i) {
+    const auto question =
+        find_log_line(lines, fmt::format(">>>(127.0.0.1, {}):question {}", peer_port, i));
+    const auto answer =
+        find_log_line(lines, fmt::format("<<<(127.0.0.1, {}):answer {}", peer_port, i));
+    REQUIRE(question);
+    REQUIRE(answer);
+    if (*question > *answer) ++out_of_order;
+  }
+  CHECK(out_of_order == 0);
+  int backwards = 0;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const auto earlier = log_time(lines[i - 1]);
+    const auto later = log_time(lines[i]);
+    REQUIRE(earlier);
+    REQUIRE(later);
+    if (*later < *earlier) ++backwards;
+  }
+  CHECK(backwards == 0);
+}
+
+TEST_CASE("SIGHUP stops the chat cleanly: exit 0, the summary, every received message logged") {
+  TempDir dir;
+  auto chat = start_chat(dir, "hangup", {"--bind", "127.0.0.1"});
+  net::UdpSocket peer(net::parse_address("127.0.0.1"), 0);
+  constexpr int kMessages = 50;
+  for (int i = 0; i < kMessages; ++i) {
+    REQUIRE_FALSE(peer.send_to(bytes_of(fmt::format("before the hangup {}", i)),
+                               endpoint_of(chat, "127.0.0.1")));
+  }
+  REQUIRE(collect(chat, ">>>", kMessages).size() == kMessages);
+  chat.stop(SIGHUP);  // the terminal window was closed
+  CHECK(chat.exit_code == 0);
+  CAPTURE(chat.stderr_text);
+  REQUIRE(chat.summary.found());
+  CHECK(chat.summary.count("received") == kMessages);
+  CHECK(chat.summary.count("logged") == kMessages);
+  CHECK(chat.summary.count("log_errors") == 0);
+  const auto lines = read_lines(chat.log);
+  REQUIRE(lines.size() == kMessages);
+  const auto port = peer.local_endpoint().port();
+  for (int i = 0; i < kMessages; ++i) {
+    CHECK(without_timestamp(lines[static_cast<std::size_t>(i)]) ==
+          fmt::format(">>>(127.0.0.1, {}):before the hangup {}", port, i));
+  }
+}
+
 TEST_CASE("hostile datagrams are shown and logged escaped, and the chat goes on") {
   TempDir dir;
   auto chat = start_chat(dir, "hostile", {"--bind", "127.0.0.1"});
@@ -318,7 +393,9 @@ TEST_CASE("--encoding gbk decodes GBK peers, --encoding hex shows bytes") {
   CHECK(hex.exit_code == 0);
   const auto lines = read_lines(gbk.log);
   REQUIRE(lines.size() == 2);
-  CHECK(count_log_lines(lines, fmt::format("<<<(127.0.0.1, {}):你好", port)) == 1);
+  // The line was typed after the message was on the screen, so it is logged after it.
+  CHECK(without_timestamp(lines[0]) == fmt::format(">>>(127.0.0.1, {}):你好\\r\\n", port));
+  CHECK(without_timestamp(lines[1]) == fmt::format("<<<(127.0.0.1, {}):你好", port));
 }
 
 TEST_CASE("a peer that is not listening is reported, and the chat goes on") {
@@ -474,6 +551,84 @@ TEST_CASE("a log on a full device (/dev/full) is reported once, the chat goes on
   const auto first = a.stderr_text.find("No space left on device");
   CHECK(first != std::string::npos);
   CHECK(a.stderr_text.find("No space left on device", first + 1) == std::string::npos);
+}
+
+TEST_CASE("a log on a FIFO nobody reads: the stop gives up on it, says so, and exits 1") {
+  TempDir dir;
+  const auto fifo = dir.file("chat.fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // The test holds the reading end, so the chat can open the FIFO, and never reads from it.
+  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  REQUIRE(reader >= 0);
+  const int capacity = ::fcntl(reader, F_GETPIPE_SZ);
+  REQUIRE(capacity > 0);
+  auto chat = start_chat(dir, "fifo", {"--bind", "127.0.0.1", "--log", fifo});
+  net::UdpSocket flooder(net::parse_address("127.0.0.1"), 0);
+  const auto to = endpoint_of(chat, "127.0.0.1");
+  const std::string payload(1000, 'f');
+  // A line reaches the screen only once it is in the log's queue, and each takes over 1000 bytes
+  // of the FIFO: once more lines were shown than the FIFO holds, some can never be written.
+  const auto enough = static_cast<std::size_t>(capacity) / 1000 + 20;
+  constexpr int kDatagrams = 20'000;
+  int sent = 0;
+  std::size_t shown = 0;
+  while (sent < kDatagrams && shown < enough) {
+    for (int i = 0; i < 20; ++i, ++sent) (void)flooder.send_to(bytes_of(payload), to);
+    for (int i = 0; i < 1000; ++i) {
+      const auto line = chat.process->read_stdout_line(50ms);
+      if (!line) break;
+      if (line->starts_with(">>>")) ++shown;
+    }
+  }
+  REQUIRE(shown >= enough);
+  // The rest at once: the log's queue fills too, and the receiver waits for room in it.
+  for (; sent < kDatagrams; ++sent) (void)flooder.send_to(bytes_of(payload), to);
+  chat.process->signal(SIGTERM);
+  chat.exit_code = chat.process->wait(15s);
+  REQUIRE(chat.exit_code);  // it ended by itself; else the ChildProcess kills it
+  chat.stderr_text = chat.process->read_all_stderr(5s);
+  chat.summary = Summary::parse(chat.stderr_text);
+  CAPTURE(chat.stderr_text);
+  CHECK(*chat.exit_code == 1);
+  const std::regex not_written(
+      R"(udp-chat: chat log .*: (\d+) lines not written \(the log did not drain\))");
+  std::smatch match;
+  REQUIRE(std::regex_search(chat.stderr_text, match, not_written));
+  const auto lost = std::stoll(match[1].str());
+  CHECK(lost > 0);
+  REQUIRE(chat.summary.found());
+  CHECK(chat.summary.count("log_errors") >= lost);
+  // Nothing vanished without being counted: every received line was written or counted as lost.
+  CHECK(chat.summary.count("logged") + chat.summary.count("log_errors") ==
+        chat.summary.count("received"));
+  std::string in_fifo;
+  char chunk[65536];
+  for (int i = 0; i < 1000; ++i) {
+    const auto got = ::read(reader, chunk, sizeof(chunk));
+    if (got <= 0) break;
+    in_fifo.append(chunk, static_cast<std::size_t>(got));
+  }
+  ::close(reader);
+  CHECK(static_cast<std::int64_t>(count_lines(in_fifo)) == chat.summary.count("logged"));
+}
+
+TEST_CASE("a log on a FIFO without a reader: the chat does not wait for one, says so, goes on") {
+  TempDir dir;
+  const auto fifo = dir.file("chat.fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto chat = start_chat(dir, "unread", {"--bind", "127.0.0.1", "--log", fifo});
+  net::UdpSocket peer(net::parse_address("127.0.0.1"), 0);
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE_FALSE(peer.send_to(bytes_of("m"), endpoint_of(chat, "127.0.0.1")));
+  }
+  REQUIRE(collect(chat, ">>>", 3).size() == 3);
+  chat.stop(SIGTERM);
+  CHECK(chat.exit_code == 0);
+  CAPTURE(chat.stderr_text);
+  CHECK(chat.summary.count("received") == 3);
+  CHECK(chat.summary.count("logged") == 0);
+  CHECK(chat.summary.count("log_errors") == 3);
+  CHECK(count_occurrences(chat.stderr_text, "no reader") == 1);
 }
 
 TEST_CASE("end of input quits after --linger of receiving, /quit, SIGINT, SIGTERM stop cleanly") {

@@ -56,6 +56,13 @@ void talk_with(const std::string& tool, const std::string& tool_command) {
   const auto log = read_lines(chat.log);
   REQUIRE(log.size() == 3);
   CHECK(count_log_lines(log, "<<<(127.0.0.1, " + tool_port + "):hi " + tool + ", 你好") == 1);
+  // The reply was typed after the message was on the screen, so the log has them in that order.
+  const auto hello =
+      find_log_line(log, ">>>(127.0.0.1, " + tool_port + "):hello from " + tool + "\\n");
+  const auto reply = find_log_line(log, "<<<(127.0.0.1, " + tool_port + "):hi " + tool + ", 你好");
+  REQUIRE(hello);
+  REQUIRE(reply);
+  CHECK(*hello < *reply);
   other.signal(SIGTERM);
   other.wait(kWait);
 }

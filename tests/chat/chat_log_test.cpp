@@ -15,6 +15,7 @@
 #include "base/diagnostics.h"
 #include "chat/chat_log.h"
 #include "chat/line_format.h"
+#include "tests/chat/chat_harness.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/text_checks.h"
 #include "tests/support/text_files.h"
@@ -146,6 +147,90 @@ TEST_CASE("log: a log file deleted while the chat runs is created again") {
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].ends_with(" after"));
   CHECK(reports.text().find("deleted") != std::string::npos);
+}
+
+TEST_CASE("log: a log renamed while the chat runs (logrotate) goes on in a new file") {
+  TempDir dir("chat-log-test");
+  const auto path = dir.path() / "chat.txt";
+  const auto rotated = dir.path() / "chat.txt.1";
+  Reports reports;
+  chat::ChatLog log(path.string(), reports.sink);
+  REQUIRE(log.add(batch_of({"before"})));
+  for (int i = 0; i < 3000 && log.logged() < 1; ++i) ::usleep(10'000);
+  REQUIRE(log.logged() == 1);
+  fs::rename(path, rotated);  // what logrotate does, before it signals nobody
+  REQUIRE(log.add(batch_of({"after 1"})));
+  for (int i = 0; i < 3000 && log.logged() < 2; ++i) ::usleep(10'000);
+  REQUIRE(log.add(batch_of({"after 2"})));
+  log.stop();
+  CHECK(log.logged() == 3);
+  const auto old_lines = read_lines(rotated.string());
+  REQUIRE(old_lines.size() == 1);
+  CHECK(old_lines[0].ends_with(" before"));
+  const auto new_lines = read_lines(path.string());
+  REQUIRE(new_lines.size() == 2);
+  CHECK(new_lines[0].ends_with(" after 1"));
+  CHECK(new_lines[1].ends_with(" after 2"));
+  struct stat status {};
+  REQUIRE(::stat(path.c_str(), &status) == 0);
+  CHECK((status.st_mode & 0777) == 0600);  // a chat history is private, the new file too
+  const auto text = reports.text();
+  CAPTURE(text);
+  CHECK(count_lines(text) == 1);  // said once, not per line
+  CHECK(text.find("moved") != std::string::npos);
+}
+
+TEST_CASE("log: a log whose last line was cut short gets the next line on a line of its own") {
+  TempDir dir("chat-log-test");
+  const auto path = dir.path() / "chat.txt";
+  {
+    std::ofstream earlier(path, std::ios::binary);
+    earlier << "whole line\ncut";  // an earlier run's write was cut short (a full disk)
+  }
+  Reports reports;
+  {
+    chat::ChatLog log(path.string(), reports.sink);
+    REQUIRE(log.add(batch_of({">>>(127.0.0.1, 5000):next run"})));
+    log.stop();
+    CHECK(log.logged() == 1);
+  }
+  const auto lines = read_lines(path.string());
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] == "whole line");
+  CHECK(lines[1] == "cut");
+  CHECK(chat_test::without_timestamp(lines[2]) == ">>>(127.0.0.1, 5000):next run");
+  CHECK(testing_support::read_file(path.string()).ends_with("\n"));
+}
+
+TEST_CASE("log: timestamps never go backwards, whatever time the producers put on their batches") {
+  TempDir dir("chat-log-test");
+  const auto path = dir.path() / "chat.txt";
+  Reports reports;
+  const auto start =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  {
+    chat::ChatLog log(path.string(), reports.sink);
+    for (int i = 0; i < 100; ++i) {
+      auto batch = batch_of({"<<<(::1, 7890):line " + std::to_string(i)});
+      // A producer that read the clock long before it queued its batch (it was preempted, or
+      // waited for room): the log must not write an older time after a newer one.
+      if (i % 2 == 1) batch.time -= std::chrono::hours(1);
+      REQUIRE(log.add(std::move(batch)));
+    }
+    log.stop();
+  }
+  const auto lines = read_lines(path.string());
+  REQUIRE(lines.size() == 100);
+  int backwards = 0;
+  int before_start = 0;  // stamped when it was logged, not when the producer says
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const auto time = chat_test::log_time(lines[i]);
+    REQUIRE(time);
+    if (*time < start) ++before_start;
+    if (i > 0 && *time < *chat_test::log_time(lines[i - 1])) ++backwards;
+  }
+  CHECK(backwards == 0);
+  CHECK(before_start == 0);
 }
 
 TEST_CASE("timestamps: local time with milliseconds and a +HH:MM / -HH:MM offset") {
