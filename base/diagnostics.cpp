@@ -6,6 +6,7 @@ namespace base {
 
 Diagnostics::Diagnostics(int fd, std::string program, Limits limits)
     : fd_(fd), program_(std::move(program)), limits_(limits) {
+  pending_.reserve(limits_.max_bytes);
   writer_ = std::jthread([this](std::stop_token stop) { run(stop); });
 }
 
@@ -17,21 +18,20 @@ void Diagnostics::count_dropped(std::uint64_t lines) noexcept {
   dropped_ += lines;
 }
 
-void Diagnostics::line(std::string_view text) noexcept {
+void Diagnostics::append_line(std::string_view prefix, std::string_view text) noexcept {
+  const std::size_t size = (prefix.empty() ? 0 : prefix.size() + 2) + text.size() + 1;
   try {
-    std::string owned;
-    owned.reserve(text.size() + 1);
-    owned.append(text);
-    owned += '\n';
     {
       std::lock_guard lock(mutex_);
-      if (stopped_ || lines_.size() >= limits_.max_lines ||
-          (bytes_ + owned.size() > limits_.max_bytes && !lines_.empty())) {
+      // One line larger than the whole backlog is still taken when the backlog is empty.
+      if (stopped_ || pending_lines_ >= limits_.max_lines ||
+          (pending_.size() + size > limits_.max_bytes && !pending_.empty())) {
         ++dropped_;
         return;
       }
-      bytes_ += owned.size();
-      lines_.push_back(std::move(owned));
+      if (!prefix.empty()) pending_.append(prefix).append(": ");
+      pending_.append(text) += '\n';
+      ++pending_lines_;
     }
     changed_.notify_all();
   } catch (...) {
@@ -39,21 +39,10 @@ void Diagnostics::line(std::string_view text) noexcept {
   }
 }
 
-void Diagnostics::error(std::string_view text) noexcept {
-  try {
-    std::string owned;
-    owned.reserve(program_.size() + 2 + text.size());
-    owned.append(program_).append(": ").append(text);
-    line(owned);
-  } catch (...) {
-    count_dropped(1);
-  }
-}
-
 bool Diagnostics::flush(std::chrono::milliseconds timeout) noexcept {
   try {
     std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, timeout, [&] { return lines_.empty() && !writing_; });
+    return changed_.wait_for(lock, timeout, [&] { return pending_.empty() && !writing_; });
   } catch (...) {
     return false;
   }
@@ -81,21 +70,23 @@ void Diagnostics::run(std::stop_token stop) noexcept {
   DescriptorWriter out(fd_);
   const auto give_up = [this] { return give_up_.expired(); };
   std::string text;
+  try {
+    text.reserve(limits_.max_bytes);
+  } catch (...) {
+    // Out of memory at start: the swaps below still work, with buffers that grow as needed.
+  }
   bool giving_up = false;
   for (;;) {
     std::size_t taken = 0;
-    try {
+    {
       std::unique_lock lock(mutex_);
-      changed_.wait(lock, stop, [&] { return !lines_.empty(); });
-      if (lines_.empty()) return;  // stopped, and everything was written
+      changed_.wait(lock, stop, [&] { return !pending_.empty(); });
+      if (pending_.empty()) return;  // stopped, and everything was written
       text.clear();
-      for (auto& line : lines_) text += line;
-      taken = lines_.size();
-      lines_.clear();
-      bytes_ = 0;
+      text.swap(pending_);  // no copy, no allocation: both buffers keep their capacity
+      taken = pending_lines_;
+      pending_lines_ = 0;
       writing_ = true;
-    } catch (...) {
-      return;  // out of memory joining lines: nothing sensible is left to do
     }
     bool written = false;
     if (!giving_up) {
@@ -113,8 +104,10 @@ void Diagnostics::run(std::stop_token stop) noexcept {
       if (written && lost > dropped_reported_) {
         dropped_reported_ = lost;
         try {
-          lines_.push_back(fmt::format("{}: {} diagnostic line{} dropped: stderr did not keep up\n",
-                                       program_, lost, lost == 1 ? "" : "s"));
+          fmt::format_to(std::back_inserter(pending_),
+                         "{}: {} diagnostic line{} dropped: stderr did not keep up\n", program_,
+                         lost, lost == 1 ? "" : "s");
+          ++pending_lines_;
         } catch (...) {
         }
       }

@@ -5,7 +5,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -45,16 +45,21 @@ class Diagnostics {
   Diagnostics& operator=(const Diagnostics&) = delete;
 
   // One line, as given; a '\n' is added. Text after stop() is dropped and counted.
-  void line(std::string_view text) noexcept;
+  void line(std::string_view text) noexcept { append_line({}, text); }
 
   // "PROGRAM: text", the form of every error and notice.
-  void error(std::string_view text) noexcept;
+  void error(std::string_view text) noexcept { append_line(program_, text); }
 
-  // line(fmt::format(...)), never throwing (a failed format is counted as a dropped line).
+  // line(fmt::format(...)), never throwing (a failed format is counted as a dropped line). The
+  // text is formatted on the caller's stack (fmt's inline buffer) and copied into the backlog, so
+  // a short line costs the calling thread no heap allocation: with one thread per connection, a
+  // malloc on each would give every thread a malloc cache of its own.
   template <typename... Args>
   void print(fmt::format_string<Args...> format, Args&&... args) noexcept {
     try {
-      line(fmt::format(format, std::forward<Args>(args)...));
+      fmt::memory_buffer text;
+      fmt::format_to(std::back_inserter(text), format, std::forward<Args>(args)...);
+      append_line({}, {text.data(), text.size()});
     } catch (...) {
       count_dropped(1);
     }
@@ -62,7 +67,9 @@ class Diagnostics {
   template <typename... Args>
   void print_error(fmt::format_string<Args...> format, Args&&... args) noexcept {
     try {
-      error(fmt::format(format, std::forward<Args>(args)...));
+      fmt::memory_buffer text;
+      fmt::format_to(std::back_inserter(text), format, std::forward<Args>(args)...);
+      append_line(program_, {text.data(), text.size()});
     } catch (...) {
       count_dropped(1);
     }
@@ -81,6 +88,8 @@ class Diagnostics {
   const std::string& program() const noexcept { return program_; }
 
  private:
+  // Appends "PREFIX: text\n" (or "text\n" without a prefix) to the backlog, or counts it dropped.
+  void append_line(std::string_view prefix, std::string_view text) noexcept;
   void run(std::stop_token stop) noexcept;
   void count_dropped(std::uint64_t lines) noexcept;
 
@@ -89,10 +98,12 @@ class Diagnostics {
   const Limits limits_;
   mutable std::mutex mutex_;
   std::condition_variable_any changed_;  // lines queued, the backlog emptied, or stop
-  std::deque<std::string> lines_;        // guarded by mutex_
-  std::size_t bytes_ = 0;                // guarded by mutex_
-  bool writing_ = false;                 // guarded by mutex_: the writer holds taken lines
-  bool stopped_ = false;                 // guarded by mutex_
+  // The backlog: whole lines, each ending in '\n'. Its capacity (max_bytes) is reserved once, and
+  // the writer swaps it with a buffer of the same capacity, so appending never allocates.
+  std::string pending_;            // guarded by mutex_
+  std::size_t pending_lines_ = 0;  // guarded by mutex_
+  bool writing_ = false;           // guarded by mutex_: the writer holds taken lines
+  bool stopped_ = false;           // guarded by mutex_
   std::atomic<std::uint64_t> dropped_{0};
   std::uint64_t dropped_reported_ = 0;  // writer thread only
   GiveUpDeadline give_up_;              // started by stop()
