@@ -111,6 +111,47 @@ void chat_both_ways(const std::string& address) {
   CHECK(count_log_lines(log_a, fmt::format("<<<({}, {}):a says 7 你好", address, b.port)) == 1);
 }
 
+// Floods `chat`, whose log is a FIFO of `fifo_capacity` bytes that nobody reads, until the log
+// can never drain: more lines were shown than the FIFO holds (a line reaches the screen only once
+// it is in the log's queue), then the rest at once, so the log's queue fills and the receiver
+// waits for room in it.
+void stall_the_log(Chat& chat, int fifo_capacity) {
+  net::UdpSocket flooder(net::parse_address("127.0.0.1"), 0);
+  const auto to = endpoint_of(chat, "127.0.0.1");
+  const std::string payload(1000, 'f');  // each line takes over 1000 bytes of the FIFO
+  const auto enough = static_cast<std::size_t>(fifo_capacity) / 1000 + 20;
+  constexpr int kDatagrams = 20'000;
+  int sent = 0;
+  std::size_t shown = 0;
+  while (sent < kDatagrams && shown < enough) {
+    for (int i = 0; i < 20; ++i, ++sent) (void)flooder.send_to(bytes_of(payload), to);
+    for (int i = 0; i < 1000; ++i) {
+      const auto line = chat.process->read_stdout_line(50ms);
+      if (!line) break;
+      if (line->starts_with(">>>")) ++shown;
+    }
+  }
+  REQUIRE(shown >= enough);
+  for (; sent < kDatagrams; ++sent) (void)flooder.send_to(bytes_of(payload), to);
+}
+
+// True once no SIGINT waits to be delivered to `pid` (/proc/PID/status, ShdPnd and SigPnd).
+bool no_sigint_pending(pid_t pid) {
+  std::FILE* status = std::fopen(fmt::format("/proc/{}/status", pid).c_str(), "r");
+  if (status == nullptr) return true;
+  char line[256];
+  bool pending = false;
+  while (std::fgets(line, sizeof(line), status) != nullptr) {
+    unsigned long long mask = 0;
+    if (std::sscanf(line, "ShdPnd: %llx", &mask) == 1 ||
+        std::sscanf(line, "SigPnd: %llx", &mask) == 1) {
+      pending = pending || (mask & (1ULL << (SIGINT - 1))) != 0;
+    }
+  }
+  std::fclose(status);
+  return !pending;
+}
+
 }  // namespace
 
 TEST_CASE("two chats on 127.0.0.1 talk both ways at once, both logs hold every message once") {
@@ -341,7 +382,9 @@ TEST_CASE("hostile datagrams are shown and logged escaped, and the chat goes on"
       {std::string("nul\0nul", 7), "nul\\x00nul"},
       {"\xff\xfe bad", "\\xff\\xfe bad"},
       {"cut \xe4\xbd", "cut \\xe4\\xbd"},
-      {"\xc2\x9b" "1m", "\\xc2\\x9b1m"},
+      {"\xc2\x9b"
+       "1m",
+       "\\xc2\\x9b1m"},
       {"", ""},
       {"你好", "你好"},
       {"last", "last"},
@@ -410,10 +453,12 @@ TEST_CASE("a peer that is not listening is reported, and the chat goes on") {
   a.type(fmt::format("/peer 127.0.0.1:{}", dead_port));
   a.type("anyone there?");
   std::string errors;
-  eventually([&] {
-    errors = a.process->stderr_so_far();
-    return errors.find("is not listening") != std::string::npos;
-  }, kWait);
+  eventually(
+      [&] {
+        errors = a.process->stderr_so_far();
+        return errors.find("is not listening") != std::string::npos;
+      },
+      kWait);
   CHECK(errors.find(fmt::format("127.0.0.1:{} is not listening", dead_port)) != std::string::npos);
   a.type("/peer " + b.endpoint());
   a.type("still here");
@@ -563,26 +608,7 @@ TEST_CASE("a log on a FIFO nobody reads: the stop gives up on it, says so, and e
   const int capacity = ::fcntl(reader, F_GETPIPE_SZ);
   REQUIRE(capacity > 0);
   auto chat = start_chat(dir, "fifo", {"--bind", "127.0.0.1", "--log", fifo});
-  net::UdpSocket flooder(net::parse_address("127.0.0.1"), 0);
-  const auto to = endpoint_of(chat, "127.0.0.1");
-  const std::string payload(1000, 'f');
-  // A line reaches the screen only once it is in the log's queue, and each takes over 1000 bytes
-  // of the FIFO: once more lines were shown than the FIFO holds, some can never be written.
-  const auto enough = static_cast<std::size_t>(capacity) / 1000 + 20;
-  constexpr int kDatagrams = 20'000;
-  int sent = 0;
-  std::size_t shown = 0;
-  while (sent < kDatagrams && shown < enough) {
-    for (int i = 0; i < 20; ++i, ++sent) (void)flooder.send_to(bytes_of(payload), to);
-    for (int i = 0; i < 1000; ++i) {
-      const auto line = chat.process->read_stdout_line(50ms);
-      if (!line) break;
-      if (line->starts_with(">>>")) ++shown;
-    }
-  }
-  REQUIRE(shown >= enough);
-  // The rest at once: the log's queue fills too, and the receiver waits for room in it.
-  for (; sent < kDatagrams; ++sent) (void)flooder.send_to(bytes_of(payload), to);
+  stall_the_log(chat, capacity);
   chat.process->signal(SIGTERM);
   chat.exit_code = chat.process->wait(15s);
   REQUIRE(chat.exit_code);  // it ended by itself; else the ChildProcess kills it
@@ -610,6 +636,30 @@ TEST_CASE("a log on a FIFO nobody reads: the stop gives up on it, says so, and e
   }
   ::close(reader);
   CHECK(static_cast<std::int64_t>(count_lines(in_fifo)) == chat.summary.count("logged"));
+}
+
+TEST_CASE("a second Ctrl-C during a stop that waits for the log ends at once with exit 130") {
+  TempDir dir;
+  const auto fifo = dir.file("chat.fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  REQUIRE(reader >= 0);
+  const int capacity = ::fcntl(reader, F_GETPIPE_SZ);
+  REQUIRE(capacity > 0);
+  auto chat = start_chat(dir, "twice", {"--bind", "127.0.0.1", "--log", fifo});
+  stall_the_log(chat, capacity);
+  // The first Ctrl-C starts the clean stop, which waits for the stalled log's grace period.
+  chat.process->signal(SIGINT);
+  // Only once it was delivered is a second one a second one (two pending SIGINTs merge).
+  REQUIRE(eventually([&] { return no_sigint_pending(chat.process->pid()); }, 20s));
+  chat.process->signal(SIGINT);
+  chat.exit_code = chat.process->wait(15s);
+  REQUIRE(chat.exit_code);
+  chat.stderr_text = chat.process->read_all_stderr(5s);
+  CAPTURE(chat.stderr_text);
+  CHECK(*chat.exit_code == 130);
+  CHECK(chat.stderr_text.find("udp-chat: stopped at once by a second signal") != std::string::npos);
+  ::close(reader);
 }
 
 TEST_CASE("a log on a FIFO without a reader: the chat does not wait for one, says so, goes on") {
@@ -669,11 +719,19 @@ TEST_CASE("command line: port in use exits 1, bad options exit 2, each with one 
     CHECK(count_lines(second.stderr_text) == 1);
     CHECK(second.stderr_text.find("in use") != std::string::npos);
   }
-  const std::vector<std::vector<std::string>> bad = {
-      {"--port", "65536"}, {"--port", "abc"}, {"--encoding", "latin1"}, {"--peer", "nocolon"},
-      {"--peer", "127.0.0.1:0"}, {"--bind", "256.1.1.1"}, {"--log", "x", "--no-log"},
-      {"--linger", "-1"}, {"--linger", "nan"}, {"--linger", "1e300"}, {"--port", "0x10"},
-      {"--port", "-1"}, {"--frobnicate"}};
+  const std::vector<std::vector<std::string>> bad = {{"--port", "65536"},
+                                                     {"--port", "abc"},
+                                                     {"--encoding", "latin1"},
+                                                     {"--peer", "nocolon"},
+                                                     {"--peer", "127.0.0.1:0"},
+                                                     {"--bind", "256.1.1.1"},
+                                                     {"--log", "x", "--no-log"},
+                                                     {"--linger", "-1"},
+                                                     {"--linger", "nan"},
+                                                     {"--linger", "1e300"},
+                                                     {"--port", "0x10"},
+                                                     {"--port", "-1"},
+                                                     {"--frobnicate"}};
   for (const auto& args : bad) check_usage_error("udp-chat", args);
   CHECK(run_program({program_path("udp-chat"), "--help"}, kWait).exit_code == 0);
   first.stop(SIGTERM);
