@@ -111,6 +111,24 @@ void chat_both_ways(const std::string& address) {
   CHECK(count_log_lines(log_a, fmt::format("<<<({}, {}):a says 7 你好", address, b.port)) == 1);
 }
 
+// A FIFO for a chat log that the test holds open for reading, so the chat can open it, and never
+// reads from. Closes its end when destroyed.
+struct UnreadFifo {
+  std::string path;
+  int reader = -1;
+  int capacity = 0;
+  explicit UnreadFifo(std::string fifo_path) : path(std::move(fifo_path)) {
+    REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+    reader = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    REQUIRE(reader >= 0);
+    capacity = ::fcntl(reader, F_GETPIPE_SZ);
+    REQUIRE(capacity > 0);
+  }
+  ~UnreadFifo() { ::close(reader); }
+  UnreadFifo(const UnreadFifo&) = delete;
+  UnreadFifo& operator=(const UnreadFifo&) = delete;
+};
+
 // Floods `chat`, whose log is a FIFO of `fifo_capacity` bytes that nobody reads, until the log
 // can never drain: more lines were shown than the FIFO holds (a line reaches the screen only once
 // it is in the log's queue), then the rest at once, so the log's queue fills and the receiver
@@ -600,15 +618,10 @@ TEST_CASE("a log on a full device (/dev/full) is reported once, the chat goes on
 
 TEST_CASE("a log on a FIFO nobody reads: the stop gives up on it, says so, and exits 1") {
   TempDir dir;
-  const auto fifo = dir.file("chat.fifo");
-  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  // The test holds the reading end, so the chat can open the FIFO, and never reads from it.
-  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  REQUIRE(reader >= 0);
-  const int capacity = ::fcntl(reader, F_GETPIPE_SZ);
-  REQUIRE(capacity > 0);
-  auto chat = start_chat(dir, "fifo", {"--bind", "127.0.0.1", "--log", fifo});
-  stall_the_log(chat, capacity);
+  const UnreadFifo fifo(dir.file("chat.fifo"));
+  auto chat = start_chat(dir, "fifo", {"--bind", "127.0.0.1", "--log", fifo.path});
+  stall_the_log(chat, fifo.capacity);
+  const int reader = fifo.reader;
   chat.process->signal(SIGTERM);
   chat.exit_code = chat.process->wait(15s);
   REQUIRE(chat.exit_code);  // it ended by itself; else the ChildProcess kills it
@@ -634,20 +647,14 @@ TEST_CASE("a log on a FIFO nobody reads: the stop gives up on it, says so, and e
     if (got <= 0) break;
     in_fifo.append(chunk, static_cast<std::size_t>(got));
   }
-  ::close(reader);
   CHECK(static_cast<std::int64_t>(count_lines(in_fifo)) == chat.summary.count("logged"));
 }
 
 TEST_CASE("a second Ctrl-C during a stop that waits for the log ends at once with exit 130") {
   TempDir dir;
-  const auto fifo = dir.file("chat.fifo");
-  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  REQUIRE(reader >= 0);
-  const int capacity = ::fcntl(reader, F_GETPIPE_SZ);
-  REQUIRE(capacity > 0);
-  auto chat = start_chat(dir, "twice", {"--bind", "127.0.0.1", "--log", fifo});
-  stall_the_log(chat, capacity);
+  const UnreadFifo fifo(dir.file("chat.fifo"));
+  auto chat = start_chat(dir, "twice", {"--bind", "127.0.0.1", "--log", fifo.path});
+  stall_the_log(chat, fifo.capacity);
   // The first Ctrl-C starts the clean stop, which waits for the stalled log's grace period.
   chat.process->signal(SIGINT);
   // Only once it was delivered is a second one a second one (two pending SIGINTs merge).
@@ -659,7 +666,6 @@ TEST_CASE("a second Ctrl-C during a stop that waits for the log ends at once wit
   CAPTURE(chat.stderr_text);
   CHECK(*chat.exit_code == 130);
   CHECK(chat.stderr_text.find("udp-chat: stopped at once by a second signal") != std::string::npos);
-  ::close(reader);
 }
 
 TEST_CASE("a log on a FIFO without a reader: the chat does not wait for one, says so, goes on") {
