@@ -31,11 +31,14 @@ int usage_error(base::Diagnostics& diagnostics, std::string_view message) {
       line += c;
     }
   }
+  line += " (try --help)";
   diagnostics.error(line);
   return kExitUsage;
 }
 
 int parse_command_line(CLI::App& cli, int argc, char** argv, base::Diagnostics& diagnostics) {
+  cli.set_version_flag("--version", fmt::format("{} {}", cli.get_name(), SUITE_VERSION),
+                       "print the program's name and version, then exit");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {

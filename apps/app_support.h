@@ -21,10 +21,12 @@ inline constexpr int kExitFailure = 1;
 // Every stdout line reaches a pipe reader at once (scripts and tests wait for "listening on").
 void flush_lines_always();
 
-// One-line usage error through the diagnostics sink; returns kExitUsage.
+// One-line usage error through the diagnostics sink, ending in "(try --help)"; returns
+// kExitUsage.
 int usage_error(base::Diagnostics& diagnostics, std::string_view message);
 
-// Parses, mapping CLI11's outcomes to the contract. Returns -1 to go on, or an exit code.
+// Adds --version ("echo-server 0.1.0", the project's version from CMake) and parses, mapping
+// CLI11's outcomes to the contract. Returns -1 to go on, or an exit code.
 int parse_command_line(CLI::App& cli, int argc, char** argv, base::Diagnostics& diagnostics);
 
 // Strict checks of option text, run by CLI11 before it converts (->check(...)). CLI11's own

@@ -20,6 +20,7 @@ void check_usage_error(const std::string& program, const std::vector<std::string
   CHECK(run.exit_code == 2);
   CHECK(count_lines(run.stderr_text) == 1);
   CHECK(run.stderr_text.starts_with(program + ": "));
+  CHECK(run.stderr_text.ends_with(" (try --help)\n"));
   CHECK(run.stdout_text.empty());
 }
 

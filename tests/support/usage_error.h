@@ -1,8 +1,8 @@
 #pragma once
 
 // The suite's command-line contract for a usage error (a bad option or value): exit code 2,
-// nothing on stdout, and exactly one line on stderr that starts with "PROGRAM: ", whatever the
-// argument held (control bytes included).
+// nothing on stdout, and exactly one line on stderr that starts with "PROGRAM: " and ends with
+// "(try --help)", whatever the argument held (control bytes included).
 //
 // Threading: makes doctest checks, so it runs on the test's thread only.
 
