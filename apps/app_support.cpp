@@ -1,9 +1,11 @@
 #include "apps/app_support.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -36,6 +38,55 @@ int usage_error(base::Diagnostics& diagnostics, std::string_view message) {
   return kExitUsage;
 }
 
+namespace {
+
+// Edits (insert, delete, replace, swap of neighbours) that turn `a` into `b`, or `limit` + 1 when
+// more. Option names are short, so the table fits on the stack.
+std::size_t edit_distance(std::string_view a, std::string_view b, std::size_t limit) {
+  constexpr std::size_t kMax = 64;
+  if (a.size() >= kMax || b.size() >= kMax) return limit + 1;
+  std::size_t d[kMax][kMax];
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// The option of `cli` (or of its subcommands) that `word`, a "--name" the user typed, most likely
+// meant: one or two edits away and not itself an option. "" when there is none.
+std::string near_miss(const CLI::App& cli, std::string_view word) {
+  if (!word.starts_with("--") || word.size() < 4) return {};
+  word = word.substr(0, word.find('='));
+  std::string best;
+  std::size_t best_distance = 3;
+  std::vector<const CLI::App*> apps{&cli};
+  for (const auto* sub : cli.get_subcommands({})) apps.push_back(sub);
+  for (const auto* app : apps) {
+    for (const auto* option : app->get_options()) {
+      for (const auto& name : option->get_lnames()) {
+        const std::string candidate = "--" + name;
+        if (candidate == word) return {};  // a real option, used wrongly: no guess
+        const auto distance = edit_distance(word, candidate, 2);
+        if (distance < best_distance) {
+          best_distance = distance;
+          best = candidate;
+        }
+      }
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
 int parse_command_line(CLI::App& cli, int argc, char** argv, base::Diagnostics& diagnostics) {
   cli.set_version_flag("--version", fmt::format("{} {}", cli.get_name(), SUITE_VERSION),
                        "print the program's name and version, then exit");
@@ -47,7 +98,17 @@ int parse_command_line(CLI::App& cli, int argc, char** argv, base::Diagnostics& 
     return cli.exit(help);
   } catch (const CLI::ParseError& error) {
     if (error.get_exit_code() == 0) return cli.exit(error);
-    return usage_error(diagnostics, error.what());
+    std::string message = error.what();
+    for (int i = 1; i < argc; ++i) {
+      const std::string_view word = argv[i];
+      if (word == "--") break;
+      const auto near = near_miss(cli, word);
+      if (!near.empty()) {
+        message += fmt::format(" (did you mean {}?)", near);
+        break;
+      }
+    }
+    return usage_error(diagnostics, message);
   }
   return -1;
 }

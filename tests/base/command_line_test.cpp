@@ -5,6 +5,7 @@
 #include <chrono>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "tests/support/process.h"
 #include "tests/support/usage_error.h"
@@ -22,8 +23,27 @@ TEST_CASE("every program prints its name and version with --version and exits 0"
   }
 }
 
-TEST_CASE("a misspelt option is one line that points to --help, exit 2, in every program") {
-  testing_support::check_usage_error("echo-server", {"--alow", "10.0.0.0/8"});
-  testing_support::check_usage_error("udp-chat", {"--prot", "7890"});
-  testing_support::check_usage_error("loadgen", {"tcp", "127.0.0.1:1", "--conections", "3"});
+TEST_CASE("a misspelt option is one line that names the option meant, exit 2, in every program") {
+  const struct {
+    std::vector<std::string> argv;
+    std::string meant;
+  } cases[] = {
+      {{"echo-server", "--alow", "10.0.0.0/8"}, "--allow"},
+      {{"udp-chat", "--prot", "7890"}, "--port"},
+      {{"loadgen", "tcp", "127.0.0.1:1", "--conections", "3"}, "--connections"},
+      {{"loadgen", "tcp", "127.0.0.1:1", "--jsn=out.json"}, "--json"},
+  };
+  for (const auto& c : cases) {
+    const std::vector<std::string> args(c.argv.begin() + 1, c.argv.end());
+    testing_support::check_usage_error(c.argv.front(), args);
+    std::vector<std::string> argv{program_path(c.argv.front())};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const auto run = run_program(argv, std::chrono::seconds(10));
+    CAPTURE(run.stderr_text);
+    CHECK(run.stderr_text.find("(did you mean " + c.meant + "?)") != std::string::npos);
+  }
+  // A far-off word gets no guess.
+  const auto run =
+      run_program({program_path("echo-server"), "--frobnicate"}, std::chrono::seconds(10));
+  CHECK(run.stderr_text.find("did you mean") == std::string::npos);
 }
