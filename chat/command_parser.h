@@ -19,8 +19,8 @@ namespace chat {
 struct Command {
   enum class Kind { send, peer, quit, help, nothing, invalid };
   Kind kind = Kind::nothing;
-  std::string text;      // send: the line to send; invalid: a one-line message for the user
-  net::HostPort peer;    // peer
+  std::string text;    // send: the line to send; invalid: a one-line message for the user
+  net::HostPort peer;  // peer
 };
 
 // Thread-safe (pure).
@@ -29,9 +29,9 @@ Command parse_command(std::string_view line);
 // The one-line help shown for /help, lines separated by '\n'. Thread-safe.
 std::string_view command_help();
 
-// The classic menu flow of the Python chat this replaces (--menu), as a pure state machine: the caller shows
-// menu_prompt(state), reads a line, calls menu_step, acts on the result and shows its message (if
-// any) and the next prompt. Bad input keeps the state and explains what is wanted.
+// The classic menu flow of the Python chat this replaces (--menu), as a pure state machine: the
+// caller shows menu_prompt(state), reads a line, calls menu_step, acts on the result and shows its
+// message (if any) and the next prompt. Bad input keeps the state and explains what is wanted.
 //   choosing     "1" -> asking_ip; "2" -> quit
 //   asking_ip    a literal IPv4/IPv6 address (not empty, not 256.1.1.1) -> asking_port
 //   asking_port  1..65535 (not abc, 0, 65536) -> sending, with the new peer

@@ -162,7 +162,9 @@ void append_decoded(std::string& out, std::string_view bytes, Encoding encoding)
   }
 }
 
-DecodeWork decode_work_of_this_thread() { return work_of_this_thread; }
+DecodeWork decode_work_of_this_thread() {
+  return work_of_this_thread;
+}
 
 std::string decode_text(std::string_view bytes, Encoding encoding) {
   std::string out;

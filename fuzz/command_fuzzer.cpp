@@ -15,7 +15,9 @@ void require(bool condition) {
   if (!condition) std::abort();
 }
 
-bool one_line(std::string_view text) { return text.find_first_of("\r\n") == std::string_view::npos; }
+bool one_line(std::string_view text) {
+  return text.find_first_of("\r\n") == std::string_view::npos;
+}
 
 }  // namespace
 

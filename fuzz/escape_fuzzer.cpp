@@ -19,17 +19,23 @@
 
 namespace {
 
-[[noreturn]] void fail() { std::abort(); }
+[[noreturn]] void fail() {
+  std::abort();
+}
 
 // Decodes one UTF-8 sequence; returns its length, or 0 if invalid.
 std::size_t utf8_length(std::string_view s, std::uint32_t& cp) {
   const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
   std::size_t n = 0;
   if (b(0) < 0x80) return cp = b(0), 1;
-  if (b(0) >= 0xc2 && b(0) <= 0xdf) n = 2, cp = b(0) & 0x1fU;
-  else if (b(0) >= 0xe0 && b(0) <= 0xef) n = 3, cp = b(0) & 0x0fU;
-  else if (b(0) >= 0xf0 && b(0) <= 0xf4) n = 4, cp = b(0) & 0x07U;
-  else return 0;
+  if (b(0) >= 0xc2 && b(0) <= 0xdf)
+    n = 2, cp = b(0) & 0x1fU;
+  else if (b(0) >= 0xe0 && b(0) <= 0xef)
+    n = 3, cp = b(0) & 0x0fU;
+  else if (b(0) >= 0xf0 && b(0) <= 0xf4)
+    n = 4, cp = b(0) & 0x07U;
+  else
+    return 0;
   if (s.size() < n) return 0;
   for (std::size_t i = 1; i < n; ++i) {
     if ((b(i) & 0xc0) != 0x80) return 0;
@@ -71,10 +77,14 @@ std::string unescape(std::string_view s) {
     }
     if (i + 1 >= s.size()) fail();  // a lone trailing backslash can't come out of the escaper
     const char kind = s[i + 1];
-    if (kind == 'n') out += '\n', i += 2;
-    else if (kind == 'r') out += '\r', i += 2;
-    else if (kind == 't') out += '\t', i += 2;
-    else if (kind == '\\') out += '\\', i += 2;
+    if (kind == 'n')
+      out += '\n', i += 2;
+    else if (kind == 'r')
+      out += '\r', i += 2;
+    else if (kind == 't')
+      out += '\t', i += 2;
+    else if (kind == '\\')
+      out += '\\', i += 2;
     else if (kind == 'x') {
       if (i + 3 >= s.size()) fail();  // \xNN needs two hex digits
       const int hi = hex_value(s[i + 2]), lo = hex_value(s[i + 3]);
@@ -106,13 +116,13 @@ bool is_pictograph(std::uint32_t cp) {
 
 // Unicode's bidi controls, separators and default-ignorable code points.
 bool is_hidden_or_reordering(std::uint32_t cp) {
-  return cp == 0xad || cp == 0x34f || cp == 0x61c || cp == 0x115f || cp == 0x1160 ||
-         cp == 0x17b4 || cp == 0x17b5 || (cp >= 0x180b && cp <= 0x180f) ||
-         (cp >= 0x200b && cp <= 0x200f) || cp == 0x2028 || cp == 0x2029 ||
-         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x206f) || cp == 0x3164 ||
-         (cp >= 0xfe00 && cp <= 0xfe0f) || cp == 0xfeff || cp == 0xffa0 ||
-         (cp >= 0xfff0 && cp <= 0xfff8) || (cp >= 0x1bca0 && cp <= 0x1bca3) ||
-         (cp >= 0x1d173 && cp <= 0x1d17a) || (cp >= 0xe0000 && cp <= 0xe0fff);
+  return cp == 0xad || cp == 0x34f || cp == 0x61c || cp == 0x115f || cp == 0x1160 || cp == 0x17b4 ||
+         cp == 0x17b5 || (cp >= 0x180b && cp <= 0x180f) || (cp >= 0x200b && cp <= 0x200f) ||
+         cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
+         (cp >= 0x2060 && cp <= 0x206f) || cp == 0x3164 || (cp >= 0xfe00 && cp <= 0xfe0f) ||
+         cp == 0xfeff || cp == 0xffa0 || (cp >= 0xfff0 && cp <= 0xfff8) ||
+         (cp >= 0x1bca0 && cp <= 0x1bca3) || (cp >= 0x1d173 && cp <= 0x1d17a) ||
+         (cp >= 0xe0000 && cp <= 0xe0fff);
 }
 
 // The safety properties every escaped or decoded text must have.
@@ -123,7 +133,7 @@ void check_safe(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
     std::uint32_t cp = 0;
     const std::size_t n = utf8_length(text.substr(i), cp);
-    if (n == 0) fail();                                                  // invalid UTF-8
+    if (n == 0) fail();                                                 // invalid UTF-8
     if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) fail();  // a control character
     if (is_hidden_or_reordering(cp)) {
       std::uint32_t next = 0;

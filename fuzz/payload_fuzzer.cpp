@@ -34,18 +34,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::uint64_t connection = input.u16();
   const bool corrupt = (input.byte() & 1) != 0;
   const std::size_t total = message_size * messages;
-  const std::size_t corrupt_at = (static_cast<std::size_t>(input.u16()) << 8 | input.byte()) % total;
+  const std::size_t corrupt_at =
+      (static_cast<std::size_t>(input.u16()) << 8 | input.byte()) % total;
 
   std::vector<std::byte> stream(total);
   for (std::size_t m = 0; m < messages; ++m) {
-    load::fill_payload(connection, m, 0,
-                       std::span(stream).subspan(m * message_size, message_size));
+    load::fill_payload(connection, m, 0, std::span(stream).subspan(m * message_size, message_size));
   }
   // The generator is consistent with itself at any offset.
   if (message_size > 3) {
     std::byte tail[3];
     load::fill_payload(connection, 0, message_size - 3, tail);
-    for (int i = 0; i < 3; ++i) require(tail[i] == stream[message_size - 3 + static_cast<std::size_t>(i)]);
+    for (int i = 0; i < 3; ++i)
+      require(tail[i] == stream[message_size - 3 + static_cast<std::size_t>(i)]);
   }
   if (corrupt) stream[corrupt_at] ^= std::byte{0x01};
 
@@ -53,15 +54,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t offset = 0, completed = 0, intact = 0, mismatched_index = SIZE_MAX, mismatches = 0;
   while (offset < total) {
     const std::size_t chunk = std::min<std::size_t>(total - offset, 1 + input.u16() % 3000);
-    completed += checker.feed(std::span<const std::byte>(stream).subspan(offset, chunk),
-                              [&](bool ok) {
-                                if (ok) {
-                                  ++intact;
-                                } else {
-                                  ++mismatches;
-                                  mismatched_index = intact + mismatches - 1;
-                                }
-                              });
+    completed +=
+        checker.feed(std::span<const std::byte>(stream).subspan(offset, chunk), [&](bool ok) {
+          if (ok) {
+            ++intact;
+          } else {
+            ++mismatches;
+            mismatched_index = intact + mismatches - 1;
+          }
+        });
     offset += chunk;
   }
   require(completed == messages);

@@ -6,7 +6,9 @@ namespace load {
 
 namespace {
 
-double us(std::uint64_t nanoseconds) { return static_cast<double>(nanoseconds) / 1000.0; }
+double us(std::uint64_t nanoseconds) {
+  return static_cast<double>(nanoseconds) / 1000.0;
+}
 
 // Escapes a string for a JSON string literal (the host name is the only free text).
 std::string json_string(std::string_view text) {
@@ -35,10 +37,9 @@ std::string tcp_summary_line(const TcpLoadResult& r) {
       "p99_us={:.1f} p999_us={:.1f} max_us={:.1f} mean_us={:.1f} errors={} mismatches={} "
       "connect_failures={} resets={} short_echoes={} other_errors={} connections={} seconds={:.3f}",
       t.messages, r.messages_per_s(), r.megabytes_per_s(), us(h.value_at_quantile(0.50)),
-      us(h.value_at_quantile(0.90)), us(h.value_at_quantile(0.99)),
-      us(h.value_at_quantile(0.999)), us(h.max()), h.mean() / 1000.0, t.errors(), t.mismatches,
-      t.connect_failures, t.resets, t.short_echoes, t.other_errors, r.connections_established,
-      r.measured_s);
+      us(h.value_at_quantile(0.90)), us(h.value_at_quantile(0.99)), us(h.value_at_quantile(0.999)),
+      us(h.max()), h.mean() / 1000.0, t.errors(), t.mismatches, t.connect_failures, t.resets,
+      t.short_echoes, t.other_errors, r.connections_established, r.measured_s);
 }
 
 std::string tcp_progress_line(const SecondSample& s, std::size_t message_size) {
@@ -69,9 +70,8 @@ std::string tcp_json(const TcpLoadConfig& c, const TcpLoadResult& r) {
   out += fmt::format(
       "  \"p50_us\": {:.3f}, \"p90_us\": {:.3f}, \"p99_us\": {:.3f}, \"p999_us\": {:.3f}, "
       "\"max_us\": {:.3f}, \"min_us\": {:.3f}, \"mean_us\": {:.3f},\n",
-      us(h.value_at_quantile(0.50)), us(h.value_at_quantile(0.90)),
-      us(h.value_at_quantile(0.99)), us(h.value_at_quantile(0.999)), us(h.max()), us(h.min()),
-      h.mean() / 1000.0);
+      us(h.value_at_quantile(0.50)), us(h.value_at_quantile(0.90)), us(h.value_at_quantile(0.99)),
+      us(h.value_at_quantile(0.999)), us(h.max()), us(h.min()), h.mean() / 1000.0);
   out += fmt::format(
       "  \"errors\": {}, \"mismatches\": {}, \"connect_failures\": {}, \"resets\": {}, "
       "\"short_echoes\": {}, \"other_errors\": {},\n",
