@@ -21,6 +21,9 @@
 # Traffic goes to 127.0.0.1 only. Every wait and loop is bounded. Exit 0 when every point ran;
 # figures are reported, never judged here (benchmarks print figures, they do not fail).
 set -euo pipefail
+# What results.json records of this run: the command line as typed and the local start time.
+command_line=("$0" "$@")
+started_at=$(date +%Y-%m-%dT%H:%M:%S%:z)
 cd "$(dirname "$0")/.."
 root=$PWD
 
@@ -84,6 +87,9 @@ done
 # Checked now, not after a sweep of many minutes: the report needs it.
 command -v python3 >/dev/null ||
   { echo "load_test.sh: python3 is missing (scripts/setup.sh installs it)" >&2; exit 1; }
+command -v gnuplot >/dev/null ||
+  { echo "load_test.sh: gnuplot is missing (scripts/setup.sh installs gnuplot-nox)" >&2; exit 1; }
+suite_version=$("$bin_dir/echo-server" --version 2>/dev/null | awk 'NR == 1 {print $NF}' || true)
 
 asio_bin=""
 if [[ $compare == asio ]]; then
@@ -272,6 +278,7 @@ measure() {
       "mismatches $(kv mismatches "$work/lg.out") connect_failures $(kv connect_failures "$work/lg.out")"
 }
 
+# The servers the sweep measures, in the order the report lists and colours them: this one list.
 servers=(ours)
 [[ $compare == asio ]] && servers+=(asio)
 
@@ -292,11 +299,11 @@ if $bulk; then
 fi
 
 # --- UDP: flood a udp-chat ----------------------------------------------------------------------
-udp_line=""
+udp_report=()  # what load_report.py is told of the flood
 if $udp; then
   if [[ ! -x $bin_dir/udp-chat ]]; then
     log "UDP part skipped: $bin_dir/udp-chat does not exist yet"
-    udp_line="skipped: udp-chat not built"
+    udp_report=(--udp-skipped "udp-chat not built")
   else
     chat_port=$(free_port u)
     mkfifo "$work/chat-in"
@@ -326,48 +333,25 @@ if $udp; then
     drops=$(kv kernel_drops "$work/chat.summary")
     log_lines=$( (wc -l <"$work/chat-log.txt") 2>/dev/null || echo 0)
     logged_per_s=$(awk -v l="${logged:-0}" -v s="$udp_seconds" 'BEGIN{ if (s > 0) printf "%.0f", l / s; else print 0 }')
-    udp_line="sent=$sent received=${received:-?} logged=${logged:-?} kernel_drops=${drops:-?} log_lines=$log_lines flood_seconds=$udp_seconds logged_per_s=$logged_per_s"
-    log "UDP: $udp_line"
-    echo "count,rate,size,sent,received,logged,kernel_drops,log_lines,flood_seconds,logged_per_s" >"$out_dir/udp.csv"
-    echo "$udp_count,$udp_rate,64,$sent,${received:-},${logged:-},${drops:-},$log_lines,$udp_seconds,$logged_per_s" >>"$out_dir/udp.csv"
+    log "UDP: sent=$sent received=${received:-?} logged=${logged:-?} kernel_drops=${drops:-?}" \
+        "log_lines=$log_lines flood_seconds=$udp_seconds logged_per_s=$logged_per_s"
+    {
+      echo "count,rate,size,sent,received,logged,kernel_drops,log_lines,flood_seconds,logged_per_s"
+      echo "$udp_count,$udp_rate,64,$sent,${received:-},${logged:-},${drops:-},$log_lines," \
+           "$udp_seconds,$logged_per_s" | tr -d ' '
+    } >"$out_dir/udp.csv"
+    udp_report=(--udp-csv "$out_dir/udp.csv")
   fi
 fi
 
-# --- results.csv, results.json, summary.md, plots --------------------------------------------------
+# --- results.csv, results.json, summary.md, plots ---------------------------------------------
+# load_report.py writes them all (gnuplot draws the PNGs); the plots' data files and gnuplot
+# script stay in points/plot/, to redraw or restyle them.
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-plot_dir=$work/plot
-python3 "$root/scripts/load_report.py" "$raw_csv" --out "$out_dir" --plot-data "$plot_dir" \
-    --mode "$mode" --duration "$dur" --runs "$runs" --commit "$commit" --stamp "$stamp" \
-    --cores "$(nproc)" --udp "$udp_line" ${compare:+--compare "$compare"}
-
-# Plots: one line per (server, size) of the sweep, from load_report.py's data files.
-plot_msgs=""
-plot_p99=""
-for server in "${servers[@]}"; do
-  for size in "${sizes[@]}"; do
-    dat=$plot_dir/$server-$size.dat
-    [[ -s $dat ]] || continue
-    plot_msgs+="${plot_msgs:+, }'$dat' using 1:2 with linespoints title '$server ${size} B'"
-    plot_p99+="${plot_p99:+, }'$dat' using 1:3 with linespoints title '$server ${size} B'"
-  done
-done
-if [[ -n $plot_msgs ]]; then
-  gnuplot <<EOF
-set terminal png size 900,600
-set logscale x
-set grid
-set key outside
-set xlabel 'connections'
-set output '$out_dir/throughput.png'
-set ylabel 'messages/s (echoed, verified)'
-set title 'Throughput against connections ($mode, $stamp)'
-plot $plot_msgs
-set output '$out_dir/p99.png'
-set logscale y
-set ylabel 'p99 latency (us)'
-set title 'p99 latency against connections ($mode, $stamp)'
-plot $plot_p99
-EOF
-fi
+python3 "$root/scripts/load_report.py" "$raw_csv" --out "$out_dir" \
+    --plot-data "$out_dir/points/plot" --mode "$mode" --duration "$dur" --runs "$runs" --commit "$commit" --stamp "$stamp" \
+    --cores "$(nproc)" --suite-version "${suite_version:-unknown}" --started-at "$started_at" \
+    --host "$(hostname)" "${udp_report[@]}" ${compare:+--compare "$compare"} \
+    -- "${command_line[@]}"
 log "done: $out_dir"
 echo "$out_dir"

@@ -64,7 +64,9 @@ RUNS = (
     + runs_for("ours", "bulk", 1, 65536, depth=4, msgs_per_s=["50.0", "70.0", "60.0"])
 )
 REPORT_ARGS = ["--mode", "smoke", "--duration", "1", "--runs", "3", "--commit", "abc1234",
-               "--stamp", "20240101T000000Z", "--cores", "2", "--udp", "sent=10 received=10"]
+               "--stamp", "20240101T000000Z", "--cores", "2", "--host", "lab-1",
+               "--started-at", "2024-01-01T00:00:00+00:00", "--udp-skipped", "udp-chat not built",
+               "--no-plots"]
 
 
 class Report:
@@ -115,10 +117,10 @@ class LoadReportTest(unittest.TestCase):
         # kind server conns size msgs/s MB/s p50 p99 p99.9 errors mismatches connect CPU RSS threads
         self.assertEqual(rows[("sweep", "ours", "1", "64")],
                          ["sweep", "ours", "1", "64", "200", "0.1", "10.0", "3.0", "30.0", "0",
-                          "0", "0", "1.50", "2.0", "4"])
+                          "0", "0", "1.50", "2.0", "4", "100–300"])
         self.assertEqual(rows[("sweep", "ours", "1", "16384")][4:],
                          ["2500", "0.1", "10.0", "5.0", "30.0", "2", "0", "0", "5.00", "4.0",
-                          "8"])
+                          "8", "1000–4000"])
         self.assertEqual(rows[("sweep", "ours", "4", "64")][4:10],
                          ["25", "0.1", "10.0", "5.0", "30.0", "2"])
         self.assertEqual(rows[("sweep", "ours", "4", "16384")][4:9],
@@ -135,9 +137,13 @@ class LoadReportTest(unittest.TestCase):
         files = self.report.files
         self.assertEqual(sorted(name for name in files if name.startswith("plot/")),
                          ["plot/ours-16384.dat", "plot/ours-64.dat"])  # the sweep only
-        self.assertEqual(files["plot/ours-64.dat"].splitlines()[1:], ["1 200 3", "4 25 5"])
+        # connections, then median min max of msgs/s, p50, p99, CPU, RSS (MiB), threads.
+        self.assertEqual(files["plot/ours-64.dat"].splitlines()[1:],
+                         ["1 200 100 300 10 10 10 3 1 5 1.5 0 2.5 2 1 3 4 4 4",
+                          "4 25 10 40 10 10 10 5 2 8 5 5 5 4 4 4 4 4 4"])
         self.assertEqual(files["plot/ours-16384.dat"].splitlines()[1:],
-                         ["1 2500 5", "4 7.5 20"])
+                         ["1 2500 1000 4000 10 10 10 5 2 8 5 5 5 4 4 4 8.5 7 10",
+                          "4 7.5 7.5 7.5 10 10 10 20 20 20 5 5 5 4 4 4 4 4 4"])
 
     def test_results_keep_their_columns_and_every_run(self):
         lines = self.report.files["results.csv"].splitlines()
@@ -145,11 +151,14 @@ class LoadReportTest(unittest.TestCase):
         self.assertEqual(len(lines), 1 + len(RUNS))
         self.assertEqual(lines[1], ",".join(RUNS[0][c] for c in COLUMNS))
         results = json.loads(self.report.files["results.json"])
-        self.assertEqual(results["mode"], "smoke")
-        self.assertEqual(len(results["points"]), len(RUNS))
-        self.assertEqual(list(results["points"][0]), COLUMNS)
-        self.assertEqual(results["points"][0]["p99_us"], 5.0)
-        self.assertIsNone(results["points"][1]["cpu_us_per_msg"])  # empty in the raw CSV
+        self.assertEqual(results["config"]["mode"], "smoke")
+        runs = results["results"]["runs"]
+        self.assertEqual(len(runs), len(RUNS))
+        self.assertEqual(list(runs[0]), COLUMNS)
+        self.assertEqual(runs[0]["p99_us"], 5.0)
+        self.assertEqual(runs[0]["connections"], 1)
+        self.assertIsNone(runs[1]["cpu_us_per_msg"])  # empty in the raw CSV
+        self.assertEqual(results["results"]["udp"], {"skipped": "udp-chat not built"})
 
     def test_an_inserted_column_shifts_no_figure(self):
         # A new figure in the middle, one at the front, one at the end, all with values that
@@ -188,6 +197,7 @@ class LoadReportTest(unittest.TestCase):
         self.assertIn("| sweep | 1 | 64 | 200 | 100 | 2.00 | 1.50 | 4.00 | 0.38 | 2.0 | 4.0 |",
                       summary)
         self.assertIn("asio-64.dat", " ".join(compared.files))
+        self.assertNotIn("Caveat", summary)  # p50 10 µs: no Nagle stall
 
 
 if __name__ == "__main__":
