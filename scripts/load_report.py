@@ -509,8 +509,11 @@ def plot_script(table, files, caveats, args, out):
     columns = {figure: 2 + 3 * i for i, (figure, _) in enumerate(PLOT_FIGURES)}
     mid = (len(servers) * len(sizes) - 1) / 2
 
-    def plot_command(figure):
+    def plot_command(figure, log_y):
         column = columns[figure]
+        # A log axis cannot show 0 (a run that echoed nothing): such a figure is left out.
+        value = [f"(${c} > 0 ? ${c} : NaN)" if log_y else f"{c}"
+                 for c in (column, column + 1, column + 2)]
         parts = []
         for i, server in enumerate(servers):
             colour = SERVER_COLOURS[i % len(SERVER_COLOURS)]
@@ -524,8 +527,8 @@ def plot_script(table, files, caveats, args, out):
                 if (server, size) in stalled:
                     title += " †"
                 parts.append(
-                    f"{gnuplot_string(str(path))} using ($1*{factor:.4f}):{column}:"
-                    f"{column + 1}:{column + 2} with yerrorlines lc rgb '{colour}' "
+                    f"{gnuplot_string(str(path))} using ($1*{factor:.4f}):{':'.join(value)} "
+                    f"with yerrorlines lc rgb '{colour}' "
                     f"dt {j + 1} lw {2.2 if j == 0 else 1.6} pt {point} "
                     f"title {gnuplot_string(title)}")
         return "plot " + ", \\\n     ".join(parts)
@@ -543,13 +546,19 @@ def plot_script(table, files, caveats, args, out):
         title = f"{what[0].upper()}{what[1:]} against connections {heading}"
         if note:
             title += "\n" + note
+        if not log_y:
+            y_range = "set yrange [0:*]"
+        elif any(p[figure] > 0 for p in table if p["kind"] == "sweep"):
+            y_range = "set yrange [*:*]"
+        else:
+            y_range = "set yrange [1:1000]"  # nothing to show; gnuplot cannot autoscale nothing
         lines += [
             f"set output {gnuplot_string(str(out / name))}",
             "set logscale y 10" if log_y else "unset logscale y",
-            "set yrange [*:*]" if log_y else "set yrange [0:*]",
+            y_range,
             f"set ylabel {gnuplot_string(label)}",
             "set title " + " . \"\\n\" . ".join(gnuplot_string(t) for t in title.split("\n")),
-            plot_command(figure),
+            plot_command(figure, log_y),
         ]
     return "\n".join(lines) + "\n"
 

@@ -151,5 +151,36 @@ class FixtureReportTest(unittest.TestCase):
         self.assertIn("µs", script)
 
 
+class FailedRunsReportTest(unittest.TestCase):
+    def test_a_sweep_whose_every_run_failed_still_gets_every_plot(self):
+        # A run whose loadgen failed has empty figures: 0 on the linear plots, left out of the
+        # log latency plots, which must then not stop gnuplot with nothing to autoscale.
+        with tempfile.TemporaryDirectory() as scratch:
+            out = Path(scratch)
+            lines = (FIXTURE / "runs.csv").read_text(encoding="utf-8").splitlines()
+            header = lines[0].split(",")
+            emptied = [header.index(c) for c in ("msgs_per_s", "MB_per_s", "p50_us", "p99_us",
+                                                 "p999_us", "max_us", "cpu_us_per_msg")]
+            rows = [line.split(",") for line in lines[1:]]
+            for row in rows:
+                for column in emptied:
+                    row[column] = ""
+            raw = out / "runs.csv"
+            raw.write_text("\n".join([lines[0], *(",".join(row) for row in rows)]) + "\n",
+                           encoding="utf-8")
+            done = subprocess.run(
+                [sys.executable, str(SCRIPT), str(raw), "--out", str(out), "--mode", "smoke",
+                 "--duration", "1", "--runs", "3", "--commit", "abc1234", "--stamp",
+                 "20261202T000000Z", "--cores", "2"],
+                capture_output=True, text=True, timeout=240, check=False)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            for name in PLOTS:
+                with self.subTest(plot=name):
+                    self.assertTrue((out / name).read_bytes().startswith(PNG_SIGNATURE))
+            results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+            self.assertIsNone(results["results"]["udp"])  # not asked for
+            self.assertIsNone(results["results"]["runs"][0]["p99_us"])
+
+
 if __name__ == "__main__":
     unittest.main()
