@@ -526,10 +526,14 @@ def plot_script(table, files, caveats, args, out):
                 title = f"{server} {human_size(size)}"
                 if (server, size) in stalled:
                     title += " †"
+                x = f"($1*{factor:.4f})"
+                # The min-max bar solid and thin whatever the line's dash pattern (a dashed bar
+                # reads as stray fragments), then the median line with its points over it.
+                parts.append(f"{gnuplot_string(str(path))} using {x}:{':'.join(value)} "
+                             f"with yerrorbars lc rgb '{colour}' dt 1 lw 1 ps 0 notitle")
                 parts.append(
-                    f"{gnuplot_string(str(path))} using ($1*{factor:.4f}):{':'.join(value)} "
-                    f"with yerrorlines lc rgb '{colour}' "
-                    f"dt {j + 1} lw {2.2 if j == 0 else 1.6} pt {point} "
+                    f"{gnuplot_string(str(path))} using {x}:{value[0]} with linespoints "
+                    f"lc rgb '{colour}' dt {j + 1} lw {2.2 if j == 0 else 1.6} pt {point} "
                     f"title {gnuplot_string(title)}")
         return "plot " + ", \\\n     ".join(parts)
 
@@ -555,6 +559,8 @@ def plot_script(table, files, caveats, args, out):
         lines += [
             f"set output {gnuplot_string(str(out / name))}",
             "set logscale y 10" if log_y else "unset logscale y",
+            # Whole numbers on the log axis (100000, not 1e+05); gnuplot's own format elsewhere.
+            "set format y '%.0f'" if log_y else "set format y '% h'",
             y_range,
             f"set ylabel {gnuplot_string(label)}",
             "set title " + " . \"\\n\" . ".join(gnuplot_string(t) for t in title.split("\n")),

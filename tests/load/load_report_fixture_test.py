@@ -146,7 +146,7 @@ class FixtureReportTest(unittest.TestCase):
                     self.assertIn("log scale", section.split("set ylabel ")[1].splitlines()[0])
                 else:
                     self.assertIn("set yrange [0:*]", section)
-                self.assertIn("with yerrorlines", section)  # min-max over the runs
+                self.assertIn("with yerrorbars", section)  # min-max over the runs
                 self.assertIn("asio 16 KiB †", section)  # the stalled line is marked in the key
         self.assertIn("µs", script)
 
