@@ -34,9 +34,9 @@ TEST_CASE("load_test.sh --smoke writes results.csv, results.json, summary.md and
   REQUIRE(bin != nullptr);
   const testing_support::TempDir scratch("load-test-smoke");
   const auto out = scratch.path() / "results";
-  const auto result = testing_support::run_command(
-      "timeout 280 " + std::string(source) + "/scripts/load_test.sh --smoke --bin-dir " + bin +
-      " --out " + out.string());
+  const auto result = testing_support::run_command("timeout 280 " + std::string(source) +
+                                                   "/scripts/load_test.sh --smoke --bin-dir " +
+                                                   bin + " --out " + out.string());
   REQUIRE(result.exit_code == 0);
   CHECK(result.output.find(out.string()) != std::string::npos);  // prints where the results are
 
@@ -44,8 +44,8 @@ TEST_CASE("load_test.sh --smoke writes results.csv, results.json, summary.md and
   const auto csv = split(read_file((out / "results.csv").string()), '\n');
   REQUIRE(csv.size() == 5);
   const auto header = split(csv[0], ',');
-  for (const char* column : {"server", "connections", "size", "msgs_per_s", "p99_us",
-                             "mismatches", "cpu_us_per_msg", "rss_peak_kb", "threads_peak"}) {
+  for (const char* column : {"server", "connections", "size", "msgs_per_s", "p99_us", "mismatches",
+                             "cpu_us_per_msg", "rss_peak_kb", "threads_peak"}) {
     CHECK_MESSAGE(std::find(header.begin(), header.end(), std::string(column)) != header.end(),
                   column);
   }
@@ -54,25 +54,35 @@ TEST_CASE("load_test.sh --smoke writes results.csv, results.json, summary.md and
     CAPTURE(csv[row]);
     REQUIRE(fields.size() == header.size());
     CHECK(fields[0] == "ours");
-    CHECK(std::stoull(fields[6]) > 0);  // msgs echoed
-    CHECK(fields[14] == "0");           // mismatches
-    CHECK(fields[15] == "0");           // connect failures
+    CHECK(std::stoull(fields[6]) > 0);   // msgs echoed
+    CHECK(fields[14] == "0");            // mismatches
+    CHECK(fields[15] == "0");            // connect failures
     CHECK(std::stoull(fields[18]) > 0);  // RSS seen
     CHECK(std::stoull(fields[19]) > 0);  // threads seen
     CHECK(fields[20] == "0");            // the server stopped cleanly on SIGTERM
   }
 
+  // results.json: the suite's header, then structured figures (docs/json.md).
   const auto json = read_file((out / "results.json").string());
+  CHECK(json.find("\"schema\": \"echo-chat-suite/load-test\"") != std::string::npos);
+  CHECK(json.find("\"schema_version\": 1") != std::string::npos);
+  CHECK(json.find("\"started_at\": \"") != std::string::npos);
+  CHECK(json.find("\"version\": \"unknown\"") == std::string::npos);  // echo-server's own
+  CHECK(json.find("\"--smoke\"") != std::string::npos);  // the command line, argument by argument
   CHECK(json.find("\"points\": [") != std::string::npos);
-  CHECK(json.find("\"msgs_per_s\":") != std::string::npos);
+  CHECK(json.find("\"msgs_per_s\": {") != std::string::npos);
   CHECK(json.find("\"mode\": \"smoke\"") != std::string::npos);
+  CHECK(json.find("sent=") == std::string::npos);  // no key=value text left
 
   const auto summary = read_file((out / "summary.md").string());
   CHECK(summary.find("| kind | server | conns |") != std::string::npos);
   CHECK(summary.find("| sweep | ours | 4 | 16384 |") != std::string::npos);
   CHECK(summary.find("## UDP flood into udp-chat") != std::string::npos);
+  CHECK(summary.find("| sent | received | lost |") != std::string::npos);
+  CHECK(summary.find("## Bulk transfer") != std::string::npos);
 
-  for (const char* plot : {"throughput.png", "p99.png"}) {
+  for (const char* plot :
+       {"throughput.png", "p50.png", "p99.png", "cpu.png", "rss.png", "threads.png"}) {
     const auto png = read_file((out / plot).string());
     CAPTURE(plot);
     REQUIRE(png.size() > 8);
