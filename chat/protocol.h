@@ -23,7 +23,8 @@ inline constexpr std::size_t kMaxPeerNameBytes = 64;       // an announced name,
 inline constexpr std::uint8_t kSpeaksReceipts = 0x01;      // announce flag: acks numbered messages
 inline constexpr std::uint8_t kKnownAnnounceFlags = 0x01;  // other bits must be 0 in version 1
 
-// One parsed datagram. `session` is the sender's run (a random number chosen at start), so
+// One parsed datagram (a plain value whose views point into the datagram: keep the datagram
+// alive while using them). `session` is the sender's run (a random number chosen at start), so
 // numbers of a restarted chat are not taken for repeats of its previous run's.
 struct Frame {
   enum class Kind : std::uint8_t {
