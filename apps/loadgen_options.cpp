@@ -63,9 +63,7 @@ void add_udp_options(CLI::App& cli, LoadgenCommand<load::UdpFloodConfig>& udp) {
 
 void add_merge_options(CLI::App& cli, LoadgenMerge& merge) {
   auto* cmd = merge.cli = cli.add_subcommand(
-      "merge",
-      "combine the --json reports of runs made at the same time (from several machines) into "
-      "one: counts and rates summed, percentiles from the merged histograms");
+      "merge", "combine --json reports of simultaneous runs (several load machines) into one");
   cmd->add_option("files", merge.files, "the reports (same mode and message size)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -97,8 +95,8 @@ LoadgenCommandLine::LoadgenCommandLine()
   add_udp_options(cli, udp);
   add_merge_options(cli, merge);
   cli.footer(
-      "Exit: 0 when nothing failed; 1 on any error, mismatch, short echo, connect failure or UDP "
-      "send error (one stderr line says which), or when it cannot run; 2 for usage errors.\n"
+      "Exit: 0 when nothing failed; 1 on any error, mismatch, short echo, connect failure or\n"
+      "UDP send error (one stderr line says which), or when it cannot run; 2 for usage errors.\n"
       "Examples:\n"
       "  loadgen tcp 127.0.0.1:7000 -c 100 -d 10\n"
       "  loadgen tcp 127.0.0.1:7000 -c 50 --rate 20000 --json run.json\n"

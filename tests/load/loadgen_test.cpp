@@ -251,6 +251,8 @@ TEST_CASE("loadgen: bad options give one line on stderr and exit 2") {
   for (const auto& args : bad) check_usage_error("loadgen", args);
   const auto help = run_loadgen({"--help"});
   CHECK(help.exit_code == 0);
+  CHECK(help.stdout_text.find("merge") != std::string::npos);
+  CHECK(help.stdout_text.find("Examples:") != std::string::npos);
 }
 
 TEST_CASE("loadgen: a pace slower than one message a day is a usage error, not an endless run") {
