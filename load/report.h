@@ -93,27 +93,29 @@ nlohmann::json tcp_report(const RunInfo& info, const TcpLoadConfig& config,
 nlohmann::json udp_report(const RunInfo& info, const UdpFloodConfig& config,
                           const UdpFloodResult& result);
 
-// A histogram as a report keeps it, and back. from_json throws ReportError.
+// A histogram as a report keeps it, and back. histogram_from_json() throws ReportError.
 nlohmann::json histogram_json(const LatencyHistogram& histogram);
 LatencyHistogram histogram_from_json(const nlohmann::json& json);
 
 // A report that cannot be read or merged: the message says which file and why.
+// Threading: a plain value.
 class ReportError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
-// Reads and checks one report file (schema, version, mode). Throws ReportError.
+// Reads and checks one report file (schema, version, mode). Throws ReportError. Thread-safe.
 nlohmann::json read_report(const std::string& path);
 
 // Several runs as one report (docs/json.md, "Merged reports"): counts and rates summed,
 // percentiles from the merged histograms. `reports` pairs each file name with its contents (as
 // read_report() returns them). Throws ReportError for reports that cannot be merged: none,
-// another schema or version, tcp with udp, different message sizes.
+// another schema or version, tcp with udp, different message sizes. Thread-safe (pure);
+// MergedReport is a plain value.
 struct MergedReport {
   nlohmann::json report;
   std::string summary_line;
-  std::string failures;  // as tcp_failures()
+  std::string failures;  // as tcp_failures() or udp_failures()
 };
 MergedReport merge_reports(const RunInfo& info,
                            const std::vector<std::pair<std::string, nlohmann::json>>& reports);

@@ -36,7 +36,8 @@ class ReportOutput {
   bool written_ = false;
 };
 
-// The --json path cannot be written; what() says why ("/x/y.json: No such file or directory").
+// The --json path cannot be written; what() says why ("'/x/y.json': No such file or directory").
+// Threading: a plain value.
 class ReportPathError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
