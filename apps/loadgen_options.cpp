@@ -32,8 +32,9 @@ void add_tcp_options(CLI::App& cli, LoadgenCommand<load::TcpLoadConfig>& tcp) {
   add_checked(cmd, "--depth", config.depth, "messages in flight per connection (closed loop)",
               whole_number(1, 100000));
   add_checked(cmd, "--rate", config.rate,
-              "total messages/s, open loop (latency from each message's scheduled time); "
-              "0 = closed loop",
+              "total messages/s, open loop: p50_us..max_us count from each message's scheduled "
+              "time (what a user waits, corrected for coordinated omission), service_*_us from "
+              "its write (the server's service time); 0 = closed loop (from the write only)",
               rate());
   add_checked(cmd, "--warmup", config.warmup_s, "seconds of traffic before measuring",
               seconds(/*zero_allowed=*/true));
@@ -42,7 +43,9 @@ void add_tcp_options(CLI::App& cli, LoadgenCommand<load::TcpLoadConfig>& tcp) {
               seconds(/*zero_allowed=*/false));
   add_checked(cmd, "--threads", config.threads, "client threads; 0 = min(4, cores)",
               whole_number(0, 256));
-  cmd->add_option("--json", tcp.json_path, "write every figure and the per-second series");
+  cmd->add_option("--json", tcp.json_path,
+                  "write the JSON report (docs/json.md) with the per-second series; - = stdout "
+                  "(the summary then goes to stderr)");
 }
 
 void add_udp_options(CLI::App& cli, LoadgenCommand<load::UdpFloodConfig>& udp) {
@@ -53,7 +56,18 @@ void add_udp_options(CLI::App& cli, LoadgenCommand<load::UdpFloodConfig>& udp) {
   add_checked(cmd, "--rate", udp.config.rate, "datagrams/s; 0 = as fast as possible", rate());
   add_checked(cmd, "-s,--size", udp.config.size, "bytes per datagram (10 to 65507)",
               whole_number(load::kMinDatagramSize, load::kMaxDatagramSize));
-  cmd->add_option("--json", udp.json_path, "write every figure as JSON");
+  cmd->add_option("--json", udp.json_path,
+                  "write the JSON report (docs/json.md); - = stdout (the summary then goes to "
+                  "stderr)");
+}
+
+void add_merge_options(CLI::App& cli, LoadgenMerge& merge) {
+  auto* cmd = merge.cli = cli.add_subcommand(
+      "merge", "combine --json reports of simultaneous runs (several load machines) into one");
+  cmd->add_option("files", merge.files, "the reports (same mode and message size)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--json", merge.json_path, "write the merged report; - = stdout");
 }
 
 }  // namespace
@@ -79,6 +93,15 @@ LoadgenCommandLine::LoadgenCommandLine()
   cli.require_subcommand(1);
   add_tcp_options(cli, tcp);
   add_udp_options(cli, udp);
+  add_merge_options(cli, merge);
+  cli.footer(
+      "Exit: 0 when nothing failed; 1 on any error, mismatch, short echo, connect failure or\n"
+      "UDP send error (one stderr line says which), or when it cannot run; 2 for usage errors.\n"
+      "Examples:\n"
+      "  loadgen tcp 127.0.0.1:7000 -c 100 -d 10\n"
+      "  loadgen tcp 127.0.0.1:7000 -c 50 --rate 20000 --json run.json\n"
+      "  loadgen tcp 127.0.0.1:7000 -d 5 --json - | python3 -m json.tool\n"
+      "  loadgen merge host1.json host2.json --json all.json");
 }
 
 }  // namespace app

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -25,6 +26,13 @@ struct LoadgenCommand {
   Config config;
 };
 
+// `loadgen merge FILE... [--json FILE]`, as parsed.
+struct LoadgenMerge {
+  CLI::App* cli = nullptr;
+  std::vector<std::string> files;
+  std::string json_path;
+};
+
 // The whole command line. Not movable: CLI11 holds pointers into it.
 struct LoadgenCommandLine {
   LoadgenCommandLine();
@@ -34,6 +42,7 @@ struct LoadgenCommandLine {
   CLI::App cli;
   LoadgenCommand<load::TcpLoadConfig> tcp;
   LoadgenCommand<load::UdpFloodConfig> udp;
+  LoadgenMerge merge;
 };
 
 // A configuration error from load/ in the user's terms: the option that set the wrong field.

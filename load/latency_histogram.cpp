@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <stdexcept>
 
 namespace load {
 
@@ -49,6 +50,39 @@ void LatencyHistogram::merge(const LatencyHistogram& other) noexcept {
 
 void LatencyHistogram::clear() noexcept {
   *this = LatencyHistogram{};
+}
+
+std::vector<std::pair<std::size_t, std::uint64_t>> LatencyHistogram::nonzero_buckets() const {
+  std::vector<std::pair<std::size_t, std::uint64_t>> out;
+  for (std::size_t i = 0; i < kBucketCount; ++i) {
+    if (counts_[i] != 0) out.emplace_back(i, counts_[i]);
+  }
+  return out;
+}
+
+LatencyHistogram LatencyHistogram::from_buckets(
+    const std::vector<std::pair<std::size_t, std::uint64_t>>& buckets, std::uint64_t min,
+    std::uint64_t max, long double sum) {
+  LatencyHistogram out;
+  std::size_t first = kBucketCount, last = 0;
+  for (const auto& [index, count] : buckets) {
+    if (index >= kBucketCount) throw std::invalid_argument("bucket index out of range");
+    if (count == 0) throw std::invalid_argument("bucket with a count of 0");
+    out.counts_[index] += count;
+    out.count_ += count;
+    first = std::min(first, index);
+    last = std::max(last, index);
+  }
+  if (out.count_ == 0) return out;
+  // min and max lie in the first and the last bucket that holds values (the last bucket of the
+  // range holds everything beyond it).
+  if (bucket_index(min) != first || bucket_index(max) != last || min > max) {
+    throw std::invalid_argument("min or max outside the buckets");
+  }
+  out.min_ = min;
+  out.max_ = max;
+  out.sum_ = sum;
+  return out;
 }
 
 double LatencyHistogram::mean() const noexcept {

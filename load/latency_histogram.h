@@ -3,6 +3,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace load {
 
@@ -16,9 +18,9 @@ namespace load {
 // them on one thread after the recording threads have handed theirs over (under the caller's lock).
 class LatencyHistogram {
  public:
-  static constexpr int kSubBucketBits = 7;                       // 128 buckets per power of two
+  static constexpr int kSubBucketBits = 7;  // 128 buckets per power of two
   static constexpr std::uint64_t kSubBuckets = 1u << kSubBucketBits;
-  static constexpr int kMaxExponent = 40;                        // range: [0, 2^40) ns
+  static constexpr int kMaxExponent = 40;  // range: [0, 2^40) ns
   static constexpr std::size_t kBucketCount =
       kSubBuckets + (kMaxExponent - kSubBucketBits) * kSubBuckets;
 
@@ -38,6 +40,17 @@ class LatencyHistogram {
   // the upper edge of v's bucket (never above max() nor below min()). quantile in [0, 1]; 0 when
   // empty. value_at_quantile(0.99) is p99; 0.0 gives min() and 1.0 max(), both exact.
   std::uint64_t value_at_quantile(double quantile) const noexcept;
+
+  // The buckets that hold values, as (index, count) pairs in index order, and the exact sum of
+  // all values: what a report keeps so that runs can be merged (docs/json.md).
+  std::vector<std::pair<std::size_t, std::uint64_t>> nonzero_buckets() const;
+  long double sum() const noexcept { return sum_; }
+  // The histogram nonzero_buckets(), min(), max() and sum() describe: merging two such rebuilt
+  // histograms equals merging the originals. Throws std::invalid_argument for an index out of
+  // range, a count of 0, or a min/max outside the buckets.
+  static LatencyHistogram from_buckets(
+      const std::vector<std::pair<std::size_t, std::uint64_t>>& buckets, std::uint64_t min,
+      std::uint64_t max, long double sum);
 
   // Bucket maths, public for tests: the bucket holding `value`, and the range [low, high] of values
   // a bucket holds.

@@ -95,7 +95,7 @@ void TcpConnection::start_traffic() {
   const auto now = Clock::now();
   if (now >= worker_.window().end) return;
   if (config.rate <= 0) {
-    for (std::size_t i = 0; i < config.depth; ++i) due_.push_back(now);
+    for (std::size_t i = 0; i < config.depth; ++i) due_.push_back({now, now});
     queued_ += config.depth;
     kick_write();
     return;
@@ -121,7 +121,7 @@ void TcpConnection::schedule_next() {
     // Everything due by now, even if this thread was late: the lateness is the server's latency
     // as a user would see it (or ours; the series shows which).
     while (next_due_ <= now && next_due_ < end) {
-      due_.push_back(next_due_);
+      due_.push_back({next_due_, next_due_});
       ++queued_;
       next_due_ += interval_;
     }
@@ -133,6 +133,7 @@ void TcpConnection::schedule_next() {
 void TcpConnection::kick_write() {
   if (state_ != State::up || waiting_write_) return;
   const std::size_t size = worker_.config().message_size;
+  const bool open_loop = worker_.config().rate > 0;
   // Messages are generated into the thread's buffer and sent straight away; only an unsent tail
   // (socket buffer full) is copied into the connection's own pending_ buffer.
   while (queued_ > 0) {
@@ -142,6 +143,11 @@ void TcpConnection::kick_write() {
     buffer.resize(n * size);
     for (std::size_t i = 0; i < n; ++i) {
       fill_payload(id_, next_sequence_ + i, 0, std::span(buffer.data() + i * size, size));
+    }
+    if (open_loop) {  // the queued messages are the last queued_ of due_
+      const auto now = Clock::now();
+      const auto first = due_.size() - queued_;
+      for (std::size_t i = 0; i < n; ++i) due_[first + i].sent = now;
     }
     next_sequence_ += n;
     queued_ -= n;
@@ -216,23 +222,26 @@ void TcpConnection::on_data(std::size_t n) {
   }
   const auto now = Clock::now();
   auto& latencies = worker_.latency_scratch();
+  auto& service = worker_.service_scratch();
   latencies.clear();
+  service.clear();
   std::uint64_t bad = 0;
   checker_.feed(std::span<const std::byte>(read_buffer_.data(), n), [&](bool intact) {
     // bytes_read_ <= bytes_issued_ guarantees a due time for every completed message.
-    const auto due = due_.front();
+    const auto message = due_.front();
     due_.pop_front();
     if (intact) {
-      latencies.push_back(nanoseconds(now - due));
+      latencies.push_back(nanoseconds(now - message.due));
+      if (!closed_loop) service.push_back(nanoseconds(now - message.sent));
     } else {
       ++bad;
     }
     if (closed_loop && now < worker_.window().end && !worker_.finished()) {
-      due_.push_back(now);
+      due_.push_back({now, now});
       ++queued_;
     }
   });
-  if (!latencies.empty() || bad > 0) worker_.record_messages(now, latencies, bad);
+  if (!latencies.empty() || bad > 0) worker_.record_messages(now, latencies, service, bad);
   kick_write();
 }
 
@@ -242,6 +251,7 @@ void TcpConnection::fail(ConnectionFailure kind) {
   if (kind == ConnectionFailure::short_echo && due_.empty() && checker_.offset() == 0)
     kind = ConnectionFailure::other;
   state_ = State::dead;
+  worker_.state().last_connection_lost.store(Clock::now().time_since_epoch().count());
   worker_.state().connections_up.fetch_sub(1);
   worker_.record_failure(kind);
   std::error_code ignored;

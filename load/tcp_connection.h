@@ -23,7 +23,9 @@ class TcpWorker;
 // Closed loop (rate 0): `depth` messages in flight; a message is due the moment the one before it
 // came back. Open loop (rate > 0): message k is due on a fixed schedule (rate/connections per
 // connection, phases spread), however slow the server is, and its latency counts from that due
-// time: a stalled server shows up in the tail instead of slowing the schedule down.
+// time: a stalled server shows up in the tail instead of slowing the schedule down. The open loop
+// also times each message from its write (service time, what a closed loop measures), so a
+// report can show both (docs/json.md).
 //
 // Writes go straight to the non-blocking socket from the worker's write buffer; only a tail the
 // socket did not take is kept here, and waited on. Reads are async_read_some into a buffer of the
@@ -63,8 +65,14 @@ class TcpConnection {
   std::uint64_t next_sequence_ = 0;
   std::uint64_t bytes_issued_ = 0;  // handed to the kernel (or to pending_)
   std::uint64_t bytes_read_ = 0;
-  std::deque<Clock::time_point> due_;  // due times of messages written or queued, not yet echoed
-  std::vector<std::byte> pending_;     // the unsent tail of a partial write
+  // A message written or queued, not yet echoed: when it was due, and when it was handed to the
+  // kernel (open loop only; the service time counts from there).
+  struct InFlight {
+    Clock::time_point due;
+    Clock::time_point sent;
+  };
+  std::deque<InFlight> due_;
+  std::vector<std::byte> pending_;  // the unsent tail of a partial write
   std::vector<std::byte> read_buffer_;
   std::size_t pending_offset_ = 0;
   Clock::time_point next_due_{};

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 
 #include "load/config_error.h"
 #include "load/latency_histogram.h"
@@ -15,6 +17,7 @@
 #include "load/tcp_worker.h"
 #include "load/ticker.h"
 #include "net/endpoint.h"
+#include "net/error.h"
 
 namespace load {
 
@@ -36,6 +39,34 @@ std::uint64_t connects_allowed(const TcpLoadConfig& config, double elapsed_s) {
   if (config.connect_rate <= 0) return config.connections;
   return std::min<std::uint64_t>(config.connections,
                                  static_cast<std::uint64_t>(elapsed_s * config.connect_rate) + 1);
+}
+
+// How often the run looks whether every connection is gone: the early stop comes this soon.
+constexpr auto kLostPoll = std::chrono::milliseconds(50);
+// The longest a reconnect attempt after losing every connection may take.
+constexpr double kProbeTimeoutSeconds = 2.0;
+
+// One connection attempt to the target, bounded by `timeout_s`: "" if it connected (and was
+// closed again at once), else why not.
+std::string probe_connect(const std::vector<asio::ip::tcp::endpoint>& endpoints, double timeout_s) {
+  asio::io_context io(1);
+  asio::ip::tcp::socket socket(io);
+  std::error_code result = asio::error::timed_out;
+  bool done = false;
+  socket.async_connect(endpoints.front(), [&](const std::error_code& error) {
+    result = error;
+    done = true;
+  });
+  io.run_for(to_clock_duration(timeout_s));
+  if (!done) {
+    socket.close();
+    io.restart();
+    io.run_for(std::chrono::seconds(1));  // the aborted handler, before `result` goes away
+    result = asio::error::timed_out;
+  }
+  if (!result) return "";
+  return fmt::format("reconnecting to {} failed: {}", net::format_endpoint(endpoints.front()),
+                     net::to_system_error(result).message());
 }
 
 }  // namespace
@@ -122,8 +153,14 @@ TcpLoadResult TcpLoad::run(const Progress& progress) {
   if (!stopped && run.state.connections_established.load() > 0) {
     stopped = run_traffic(run, window);
     traffic_end = std::min(Clock::now(), window.end);
+    if (run.result.all_connections_lost) {
+      // Measured up to the moment the last connection was lost, not to when that was noticed.
+      const Clock::time_point lost{Clock::duration{run.state.last_connection_lost.load()}};
+      traffic_end = std::clamp(lost, traffic_start, traffic_end);
+    }
   }
   run.result.stopped_early = stopped;
+  run.result.open_loop = config_.rate > 0;
 
   finish(run);
   collect_totals(run);
@@ -168,7 +205,19 @@ bool TcpLoad::run_traffic(Run& run, const TrafficWindow& window) {
       if (Clock::now() >= window.warmup_end) run.phase = Phase::measuring;
       continue;
     }
-    stopped = wait_until(std::min(run.ticker.next(), window.end));
+    // Connections are never reopened: once every one is gone (and none is still connecting),
+    // the rest would be dead time.
+    if (run.state.connections_up.load() == 0 &&
+        run.state.connects_resolved.load() >= config_.connections) {
+      const auto reason = probe_connect(run.state.endpoints,
+                                        std::min(config_.connect_timeout_s, kProbeTimeoutSeconds));
+      run.result.all_connections_lost = true;
+      run.result.lost_reason =
+          reason.empty() ? "every connection is gone (the target still accepts connections)"
+                         : "every connection is gone; " + reason;
+      break;
+    }
+    stopped = wait_until(std::min({run.ticker.next(), window.end, now + kLostPoll}));
   }
   return stopped;
 }
@@ -189,6 +238,7 @@ void TcpLoad::collect_totals(Run& run) {
     }
     run.result.totals += worker->totals().counts;
     run.result.latency.merge(worker->totals().latency);
+    run.result.service.merge(worker->totals().service);
   }
   run.result.connections_established = run.state.connections_established.load();
   std::lock_guard lock(run.state.error_mutex);

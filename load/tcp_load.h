@@ -17,8 +17,9 @@ struct TrafficWindow;
 // and not reopened.
 //
 // The run, in phases: connect everyone (paced by connect_rate, bounded by the connect timeout);
-// then warmup_s + duration_s of traffic, unless nothing connected; then the sockets are closed and
-// the threads joined. Echoes still in flight at the end are not counted. Throughout, once a second
+// then warmup_s + duration_s of traffic, unless nothing connected, and ending early once every
+// connection is gone (TcpLoadResult::all_connections_lost); then the sockets are closed and the
+// threads joined. Echoes still in flight at the end are not counted. Throughout, once a second
 // (one Ticker), the workers' counts become a line of the series and a progress callback.
 //
 // Threading: run() from one thread, once; stop() from any thread (a signal-waiting thread), to end

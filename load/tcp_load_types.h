@@ -72,12 +72,25 @@ struct TcpLoadResult {
   // duration_s elapsed or stop()); failures and mismatches count over the whole run, warm-up
   // included.
   TcpCounters totals;
-  LatencyHistogram latency;  // nanoseconds, from each message's due time to its last echoed byte
+  // Nanoseconds, from each message's due time to its last echoed byte. Open loop: the due time is
+  // the schedule's, so time spent waiting behind a slow server counts (corrected for coordinated
+  // omission). Closed loop: a message is due when it is written, so this is the service time.
+  LatencyHistogram latency;
+  // Open loop only (empty in closed loop): from each message's write to its last echoed byte.
+  LatencyHistogram service;
+  bool open_loop = false;
+  // Measured seconds: to the end of the window, to stop(), or to the moment the last connection
+  // was lost when every connection is gone (then rates are not diluted by the dead time).
   double measured_s = 0;
   double connect_phase_s = 0;
   std::uint64_t connections_established = 0;
   std::size_t threads = 0;
-  bool stopped_early = false;
+  bool stopped_early = false;  // stop() ended the run (a signal)
+  // Every established connection failed during the traffic, so the run ended early; the reason
+  // says whether the target still accepts connections ("every connection is gone; reconnecting
+  // to 127.0.0.1:7 failed: Connection refused").
+  bool all_connections_lost = false;
+  std::string lost_reason;
   std::string first_connect_error;  // "connect 127.0.0.1:9: Connection refused", if any
   std::vector<SecondSample> series;
 

@@ -38,7 +38,8 @@ enum class ConnectionFailure { reset, short_echo, other, mismatch_extra };
 // What a worker counted since the run last took it. Threading: a plain value.
 struct TcpInterval {
   TcpCounters counts;
-  LatencyHistogram latency;
+  LatencyHistogram latency;  // from each message's due time (see TcpLoadResult::latency)
+  LatencyHistogram service;  // open loop only: from each message's write (TcpLoadResult::service)
 };
 
 // The configuration and the few counters every thread of a run shares.
@@ -51,6 +52,9 @@ struct TcpRunState {
   std::atomic<std::uint64_t> connections_established{0};
   std::atomic<std::uint64_t> connects_resolved{0};  // established or failed
   std::atomic<std::uint64_t> connect_failures{0};
+  // When an established connection last failed (Clock ticks since its epoch; 0: none did). The
+  // run ends its measured time there when every connection is gone (docs/design.md, loadgen).
+  std::atomic<Clock::rep> last_connection_lost{0};
   std::mutex error_mutex;
   std::string first_connect_error;  // guarded by error_mutex
 };

@@ -61,15 +61,16 @@ class TcpWorker {
   const TrafficWindow& window() const { return window_; }
   // One buffer for every connection's writes (a write finishes before the next one starts).
   std::vector<std::byte>& write_buffer() { return write_buffer_; }
-  // Room for the latencies of the messages one read completes.
+  // Room for the latencies (and service times) of the messages one read completes.
   std::vector<std::uint64_t>& latency_scratch() { return latency_scratch_; }
+  std::vector<std::uint64_t>& service_scratch() { return service_scratch_; }
 
   // A connection attempt ended (connected or failed): the next queued one may start.
   void connect_finished();
-  // Messages completed by one read: latencies of the intact ones, count of the bad ones. Inline:
-  // it runs once per read.
+  // Messages completed by one read: latencies of the intact ones (and, open loop, their service
+  // times: empty in closed loop), count of the bad ones. Inline: it runs once per read.
   void record_messages(Clock::time_point now, std::span<const std::uint64_t> latencies,
-                       std::uint64_t mismatches);
+                       std::span<const std::uint64_t> service, std::uint64_t mismatches);
   void record_failure(ConnectionFailure kind);
   void record_connect_failure(const std::error_code& error, const asio::ip::tcp::endpoint& to);
 
@@ -89,6 +90,7 @@ class TcpWorker {
   bool finished_ = false;
   std::vector<std::byte> write_buffer_;
   std::vector<std::uint64_t> latency_scratch_;
+  std::vector<std::uint64_t> service_scratch_;
   std::string failure_;  // written by the thread before it ends, read after join()
 
   std::mutex stats_mutex_;  // the run takes intervals while this thread records
@@ -100,6 +102,7 @@ class TcpWorker {
 
 inline void TcpWorker::record_messages(Clock::time_point now,
                                        std::span<const std::uint64_t> latencies,
+                                       std::span<const std::uint64_t> service,
                                        std::uint64_t mismatches) {
   const bool in_window = now < window_.end;
   const bool measured = in_window && now >= window_.warmup_end;
@@ -109,10 +112,12 @@ inline void TcpWorker::record_messages(Clock::time_point now,
   totals_.counts.mismatches += mismatches;
   if (!in_window) return;
   for (const auto ns : latencies) interval_.latency.record(ns);
+  for (const auto ns : service) interval_.service.record(ns);
   interval_.counts.messages += latencies.size();
   interval_.counts.bytes += latencies.size() * size;
   if (!measured) return;
   for (const auto ns : latencies) totals_.latency.record(ns);
+  for (const auto ns : service) totals_.service.record(ns);
   totals_.counts.messages += latencies.size();
   totals_.counts.bytes += latencies.size() * size;
 }

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config          # build, sanitizers, fuzzing
   libasio-dev libasio-doc libfmt-dev libcli11-dev doctest-dev        # libraries (+ Asio's examples)
+  nlohmann-json3-dev                                                 # loadgen's JSON reports
   netcat-openbsd ncat socat iproute2 procps psmisc                   # real peers and /proc tools
   libcap2-bin util-linux                                             # setcap, setpriv, prlimit
   gnuplot-nox python3                                                # load-test plots and tables

@@ -1,5 +1,5 @@
 // The loadgen program's pieces in load/: configuration errors without option names, a run
-// stopped by a signal, the JSON file, the exit code, the UDP progress line. No network, no
+// stopped by a signal, the JSON report file, the exit code, the UDP progress line. No network, no
 // timing assertions; every wait is bounded.
 #include <doctest/doctest.h>
 
@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "load/config_error.h"
 #include "load/loadgen_runner.h"
@@ -227,29 +229,64 @@ TEST_CASE("loadgen runner: a job that throws still ends the signal wait, and the
   CHECK(signals.cancelled());
 }
 
-TEST_CASE("loadgen runner: the JSON file is written whole, or the error names it") {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("loadgen_runner_test_" + std::to_string(::getpid()) + ".json");
-  load::write_json(path.string(), "{\"a\": 1}\n");
+TEST_CASE("loadgen runner: the report file is opened before the run, written whole at its end") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("loadgen_runner_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directory(dir);
+  const auto path = dir / "run.json";
+  {
+    load::ReportOutput output(path.string());
+    CHECK(std::filesystem::exists(path));  // opened (created) at once
+    output.write(nlohmann::json{{"a", 1}});
+  }
   std::ifstream in(path);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  CHECK(text == "{\"a\": 1}\n");
-  std::filesystem::remove(path);
+  CHECK(text == "{\n  \"a\": 1\n}\n");
+  {
+    load::ReportOutput output(path.string());  // an existing file is replaced, not appended to
+    output.write(nlohmann::json{{"b", 2}});
+  }
+  std::ifstream again(path);
+  const std::string replaced((std::istreambuf_iterator<char>(again)),
+                             std::istreambuf_iterator<char>());
+  CHECK(replaced == "{\n  \"b\": 2\n}\n");
+  // A run that fails writes nothing: a file created for it goes again, an old one stays.
+  const auto unused = dir / "unused.json";
+  { load::ReportOutput output(unused.string()); }
+  CHECK(!std::filesystem::exists(unused));
+  { load::ReportOutput output(path.string()); }
+  CHECK(std::filesystem::file_size(path) == replaced.size());
 
-  const auto unwritable = (path / "no" / "such" / "folder.json").string();
-  CHECK_THROWS_WITH_AS(load::write_json(unwritable, "{}"),
-                       ("cannot write JSON file '" + unwritable + "'").c_str(), std::runtime_error);
+  const auto missing = (dir / "no" / "such" / "folder.json").string();
+  CHECK_THROWS_WITH_AS(load::ReportOutput{missing},
+                       ("'" + missing + "': No such file or directory").c_str(),
+                       load::ReportPathError);
+  CHECK_THROWS_WITH_AS(load::ReportOutput{dir.string()},
+                       ("'" + dir.string() + "': Is a directory").c_str(), load::ReportPathError);
+  CHECK(!load::ReportOutput("").enabled());
+  CHECK(load::ReportOutput("-").to_stdout());
+  std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("loadgen runner: exit 1 only when nothing connected and no signal cut the run short") {
+TEST_CASE("loadgen runner: exit 1 when nothing connected, or anything failed") {
   load::TcpLoadResult result;
-  CHECK(load::tcp_exit_code(result) == load::kExitCouldNotRun);
-  result.stopped_early = true;
+  CHECK(load::tcp_exit_code(result) == load::kExitFailed);
+  result.stopped_early = true;  // a signal during the connect phase
   CHECK(load::tcp_exit_code(result) == load::kExitCompleted);
   result.stopped_early = false;
   result.connections_established = 3;
-  result.totals.resets = 3;  // failures are reported, not fatal
   CHECK(load::tcp_exit_code(result) == load::kExitCompleted);
+  for (auto field : {&load::TcpCounters::resets, &load::TcpCounters::short_echoes,
+                     &load::TcpCounters::other_errors, &load::TcpCounters::mismatches,
+                     &load::TcpCounters::connect_failures}) {
+    load::TcpLoadResult failed = result;
+    failed.totals.*field = 1;
+    CHECK(load::tcp_exit_code(failed) == load::kExitFailed);
+    CHECK(!load::tcp_failures(failed.totals).empty());
+  }
+  result.totals.short_echoes = 4;
+  result.totals.mismatches = 1;
+  CHECK(load::tcp_failures(result.totals) == "4 short echoes, 1 mismatch");
 }
 
 TEST_CASE("loadgen runner: the UDP progress line") {

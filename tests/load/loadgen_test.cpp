@@ -7,11 +7,15 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "load/udp_flood.h"
 #include "net/tcp_listener.h"
@@ -52,7 +56,31 @@ LoadgenRun run_loadgen(const std::vector<std::string>& args) {
   return loadgen;
 }
 
-std::string tcp_target(std::uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
+std::string tcp_target(std::uint16_t port) {
+  return "127.0.0.1:" + std::to_string(port);
+}
+
+// True if a line of `text` starts with `prefix`.
+bool has_line_starting(const std::string& text, const std::string& prefix) {
+  return text.starts_with(prefix) || text.find("\n" + prefix) != std::string::npos;
+}
+
+// The envelope every report has (docs/json.md), with the right types.
+// `command` is the subcommand that made it: the mode, or "merge".
+void check_report(const nlohmann::json& report, const std::string& mode,
+                  const std::string& command = "") {
+  CHECK(report.at("schema") == "echo-chat-suite/loadgen");
+  CHECK(report.at("schema_version") == 1);
+  CHECK(report.at("version").is_string());
+  CHECK(report.at("started_at").is_string());
+  CHECK(report.at("host").is_string());
+  REQUIRE(report.at("command_line").is_array());
+  CHECK(report["command_line"][0].get<std::string>().ends_with("loadgen"));
+  CHECK(report["command_line"][1] == (command.empty() ? mode : command));
+  CHECK(report.at("mode") == mode);
+  CHECK(report.at("config").is_object());
+  CHECK(report.at("results").is_object());
+}
 
 // An echo server of our own, in this process, with a handler that echoes wrongly.
 struct WrongEchoServer {
@@ -125,17 +153,28 @@ TEST_CASE("loadgen tcp against echo-server: messages flow, every byte checks out
   CHECK(run.number("p99_us") <= run.number("max_us"));
   // A progress line appeared on stderr, and the JSON has the per-second series.
   CHECK(run.stderr_text.find("msgs/s") != std::string::npos);
-  const auto text = read_file(json);
-  CHECK(text.find("\"series\": [") != std::string::npos);
-  CHECK(text.find("\"t_s\":") != std::string::npos);
-  CHECK(text.find("\"mismatches\": 0") != std::string::npos);
+  const auto report = nlohmann::json::parse(read_file(json));
+  check_report(report, "tcp");
+  const auto& results = report["results"];
+  CHECK(results["msgs"] == run.number("msgs"));
+  CHECK(results["mismatches"] == 0);
+  CHECK(results["failed"] == false);
+  CHECK(results["latency_from"] == "send");
+  CHECK(results["latency_histogram"]["count"] == results["msgs"]);
+  REQUIRE(results.at("series").is_array());
+  REQUIRE(!results["series"].empty());
+  CHECK(results["series"][0]["t_s"].is_number());
+  CHECK(report["config"]["connections"] == 4);
+  CHECK(report["config"]["message_bytes"] == 300);
+  // No line says the run failed: exit 0 and nothing to explain.
+  CHECK(run.stderr_text.find("exit 1") == std::string::npos);
 }
 
 TEST_CASE("loadgen tcp open loop (--rate) with warm-up against echo-server") {
   auto server = start_echo_server({"--quiet"});
-  const auto run = run_loadgen({"tcp", "[::1]:" + std::to_string(server.port), "-c", "3", "-s",
-                                "64", "-d", "1", "--rate", "300", "--warmup", "0.5",
-                                "--connect-rate", "100"});
+  const auto run =
+      run_loadgen({"tcp", "[::1]:" + std::to_string(server.port), "-c", "3", "-s", "64", "-d", "1",
+                   "--rate", "300", "--warmup", "0.5", "--connect-rate", "100"});
   INFO(run.stderr_text);
   CHECK(run.exit_code == 0);
   CHECK(run.number("msgs") > 0);
@@ -144,27 +183,37 @@ TEST_CASE("loadgen tcp open loop (--rate) with warm-up against echo-server") {
   CHECK(run.number("msgs") <= 453);
   CHECK(run.number("mismatches") == 0);
   CHECK(run.number("errors") == 0);
+  // Both latencies of an open loop: from the schedule, and from the write (service time).
+  CHECK(run.number("service_p99_us") > 0);
+  CHECK(run.number("service_max_us") > 0);
 }
 
 TEST_CASE("loadgen tcp against a server that flips bytes reports mismatches") {
   WrongEchoServer wrong(flipping_echo);
-  const auto run = run_loadgen({"tcp", tcp_target(wrong.port()), "-c", "2", "-s", "2000", "-d",
-                                "1"});
+  const auto run =
+      run_loadgen({"tcp", tcp_target(wrong.port()), "-c", "2", "-s", "2000", "-d", "1"});
   INFO(run.stderr_text);
-  CHECK(run.exit_code == 0);
+  CHECK(run.exit_code == 1);
   CHECK(run.number("mismatches") > 0);
   CHECK(run.number("msgs") == 0);  // every 2000-byte message has two flipped bytes
+  CHECK(has_line_starting(run.stderr_text, "loadgen: exit 1: "));
+  CHECK(run.stderr_text.find(" mismatch") != std::string::npos);
 }
 
 TEST_CASE("loadgen tcp against a server that closes mid-echo reports short echoes") {
   WrongEchoServer wrong(short_echo);
-  const auto run = run_loadgen({"tcp", tcp_target(wrong.port()), "-c", "3", "-s", "100", "-d",
-                                "1"});
+  const auto run =
+      run_loadgen({"tcp", tcp_target(wrong.port()), "-c", "3", "-s", "100", "-d", "1"});
   INFO(run.stderr_text);
-  CHECK(run.exit_code == 0);
+  CHECK(run.exit_code == 1);
   CHECK(run.number("short_echoes") == 3);
   CHECK(run.number("errors") == 3);
   CHECK(run.number("mismatches") == 0);
+  CHECK(has_line_starting(run.stderr_text, "loadgen: exit 1: 3 short echoes"));
+  // Every connection gone while the server still accepts: the run stops, it does not idle.
+  CHECK(has_line_starting(
+      run.stderr_text,
+      "loadgen: every connection is gone (the target still accepts connections): stopped early"));
 }
 
 TEST_CASE("loadgen tcp with nothing listening: connect failures, exit 1, one reason") {
@@ -202,6 +251,8 @@ TEST_CASE("loadgen: bad options give one line on stderr and exit 2") {
   for (const auto& args : bad) check_usage_error("loadgen", args);
   const auto help = run_loadgen({"--help"});
   CHECK(help.exit_code == 0);
+  CHECK(help.stdout_text.find("merge") != std::string::npos);
+  CHECK(help.stdout_text.find("Examples:") != std::string::npos);
 }
 
 TEST_CASE("loadgen: a pace slower than one message a day is a usage error, not an endless run") {
@@ -277,11 +328,21 @@ TEST_CASE("loadgen udp sends numbered datagrams a receiver can identify") {
     }
   });
   const auto port = receiver.local_endpoint().port();
-  const auto run = run_loadgen({"udp", "127.0.0.1:" + std::to_string(port), "-n", "500", "-s",
-                                "48", "--rate", "20000"});
+  TempDir dir("loadgen-test");
+  const auto json = dir.file("udp.json");
+  const auto run = run_loadgen({"udp", "127.0.0.1:" + std::to_string(port), "-n", "500", "-s", "48",
+                                "--rate", "20000", "--json", json});
   CHECK(run.exit_code == 0);
   CHECK(run.number("sent") == 500);
   CHECK(run.number("send_errors") == 0);
+  const auto report = nlohmann::json::parse(read_file(json));
+  check_report(report, "udp");
+  CHECK(report["config"]["message_bytes"] == 48);
+  CHECK(report["config"]["count"] == 500);
+  CHECK(report["results"]["sent"] == 500);
+  CHECK(report["results"]["send_errors"] == 0);
+  CHECK(report["results"]["msgs_per_s"].is_number());
+  CHECK(report["results"]["failed"] == false);
   // Loopback delivers them unless the receive buffer overflowed; wait (bounded) for the tail.
   eventually(
       [&] {
@@ -311,4 +372,134 @@ TEST_CASE("loadgen tcp stops cleanly on SIGINT: summary printed, exit 0") {
   REQUIRE(summary.has_value());
   CHECK(summary->find(" mismatches=0 ") != std::string::npos);
   CHECK(child.wait(30s) == 0);
+}
+
+TEST_CASE(
+    "loadgen tcp stops early with exit 1 when the server dies, rates over the time measured") {
+  auto server = start_echo_server({"--quiet"});
+  TempDir dir("loadgen-test");
+  const auto json = dir.file("run.json");
+  ChildProcess child({program_path("loadgen"), "tcp", tcp_target(server.port), "-c", "4", "-d",
+                      "60", "--json", json});
+  // Wait (bounded) for a progress line of measured traffic, then kill the server outright.
+  const auto measuring = [&] {
+    return child.stderr_so_far().find("measuring]") != std::string::npos;
+  };
+  REQUIRE(eventually(measuring, 30s));
+  server.stop(SIGKILL);
+  // Far less than the 60 s asked for: the run ends once every connection is gone.
+  const auto exit_code = child.wait(30s);
+  const auto stderr_text = child.read_all_stderr(5s);
+  INFO(stderr_text);
+  REQUIRE(exit_code.has_value());
+  CHECK(*exit_code == 1);
+  const auto summary_line = child.wait_for_stdout("summary:", 5s);
+  REQUIRE(summary_line.has_value());
+  const auto summary = Summary::parse(*summary_line);
+  CHECK(has_line_starting(stderr_text,
+                          "loadgen: every connection is gone; reconnecting to "
+                          "127.0.0.1:" +
+                              std::to_string(server.port) + " failed: "));
+  CHECK(stderr_text.find("stopped early, rates over the ") != std::string::npos);
+  CHECK(has_line_starting(stderr_text, "loadgen: exit 1: "));
+  // The rates are over the measured time, which ended when the last connection went.
+  const auto msgs = summary.number("msgs").value_or(-1);
+  const auto seconds = summary.number("seconds").value_or(-1);
+  const auto rate = summary.number("msgs_per_s").value_or(-1);
+  CHECK(msgs > 0);
+  CHECK(seconds > 0);
+  CHECK(seconds < 60);
+  CHECK(rate == doctest::Approx(msgs / seconds).epsilon(0.01));
+  CHECK(summary.number("errors").value_or(0) + summary.number("mismatches").value_or(0) > 0);
+  const auto report = nlohmann::json::parse(read_file(json));
+  CHECK(report["results"]["all_connections_lost"] == true);
+  CHECK(report["results"]["stopped_early"] == true);
+  CHECK(report["results"]["failed"] == true);
+  CHECK(report["results"]["seconds"].get<double>() == doctest::Approx(seconds).epsilon(0.01));
+}
+
+TEST_CASE("loadgen --json - writes the report alone on stdout, the summary on stderr") {
+  auto server = start_echo_server({"--quiet"});
+  TempDir dir("loadgen-test");
+  const auto tcp =
+      run_loadgen({"tcp", tcp_target(server.port), "-c", "2", "-d", "0.5", "--json", "-"});
+  INFO(tcp.stderr_text);
+  CHECK(tcp.exit_code == 0);
+  nlohmann::json report;
+  REQUIRE_NOTHROW(report = nlohmann::json::parse(tcp.stdout_text));
+  check_report(report, "tcp");
+  CHECK(has_line_starting(tcp.stderr_text, "summary: msgs="));
+
+  net::UdpSocket receiver(net::parse_address("127.0.0.1"), 0);
+  const auto port = receiver.local_endpoint().port();
+  const auto udp =
+      run_loadgen({"udp", "127.0.0.1:" + std::to_string(port), "-n", "10", "--json", "-"});
+  CHECK(udp.exit_code == 0);
+  REQUIRE_NOTHROW(report = nlohmann::json::parse(udp.stdout_text));
+  check_report(report, "udp");
+  CHECK(has_line_starting(udp.stderr_text, "summary: sent=10 "));
+}
+
+TEST_CASE("loadgen: a --json path that cannot be written is a usage error before any load") {
+  auto server = start_echo_server({"--quiet"});
+  TempDir dir("loadgen-test");
+  const std::vector<std::string> paths = {dir.file("missing/run.json"), dir.path().string()};
+  for (const auto& path : paths) {
+    CAPTURE(path);
+    const auto start = std::chrono::steady_clock::now();
+    // -d 10: a run that wrongly starts lasts 10 s; the limit ends it long before.
+    const auto run = run_program({program_path("loadgen"), "tcp", tcp_target(server.port), "-c",
+                                  "2", "-d", "10", "--json", path},
+                                 5s);
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    INFO(run.stderr_text);
+    CHECK(run.exit_code == 2);
+    CHECK(count_lines(run.stderr_text) == 1);
+    CHECK(run.stderr_text.starts_with("loadgen: --json '" + path + "': "));
+    CHECK(run.stderr_text.ends_with("(try --help)\n"));
+    CHECK(run.stdout_text.empty());
+    // A bound, not a timing assertion: well under the 10 s a run would take.
+    CHECK(elapsed < 5s);
+  }
+  CHECK(!std::filesystem::exists(dir.file("missing")));
+  const auto stopped = server.stop(SIGTERM);
+  CHECK(stopped.count("served") == 0);  // no load was sent
+}
+
+TEST_CASE("loadgen merge: a run with itself doubles counts, keeps percentiles, refuses others") {
+  auto server = start_echo_server({"--quiet"});
+  TempDir dir("loadgen-test");
+  const auto a = dir.file("a.json"), merged_path = dir.file("merged.json");
+  const auto run =
+      run_loadgen({"tcp", tcp_target(server.port), "-c", "2", "-d", "0.5", "--json", a});
+  REQUIRE(run.exit_code == 0);
+  const auto merged = run_loadgen({"merge", a, a, "--json", merged_path});
+  INFO(merged.stderr_text);
+  CHECK(merged.exit_code == 0);
+  CHECK(merged.number("msgs") == 2 * run.number("msgs"));
+  CHECK(merged.number("connections") == 4);
+  for (const char* key : {"p50_us", "p90_us", "p99_us", "p999_us", "max_us"}) {
+    CAPTURE(key);
+    CHECK(merged.number(key) == run.number(key));
+  }
+  const auto report = nlohmann::json::parse(read_file(merged_path));
+  check_report(report, "tcp", "merge");
+  CHECK(report["merged_from"].size() == 2);
+  CHECK(report["results"]["msgs"] == 2 * run.number("msgs"));
+
+  // Refused, as usage errors: another schema, and runs of different message sizes.
+  std::ofstream(dir.file("other.json")) << R"({"schema": "iperf3", "schema_version": 1})";
+  const auto b = dir.file("b.json");
+  REQUIRE(run_loadgen(
+              {"tcp", tcp_target(server.port), "-c", "1", "-s", "100", "-d", "0.3", "--json", b})
+              .exit_code == 0);
+  for (const auto& args : {std::vector<std::string>{"merge", a, dir.file("other.json")},
+                           std::vector<std::string>{"merge", a, b}}) {
+    const auto refused = run_loadgen(args);
+    INFO(refused.stderr_text);
+    CHECK(refused.exit_code == 2);
+    CHECK(count_lines(refused.stderr_text) == 1);
+    CHECK(refused.stderr_text.ends_with("(try --help)\n"));
+    CHECK(refused.stdout_text.empty());
+  }
 }
