@@ -10,6 +10,7 @@
 
 #include "base/diagnostics.h"
 #include "chat/chat_log.h"
+#include "chat/line_end.h"
 #include "chat/peer_error_reporter.h"
 #include "chat/receiver.h"
 #include "chat/sender.h"
@@ -28,6 +29,8 @@ struct ChatSettings {
   std::optional<std::string> log_path;          // nullopt: no chat log
   int input_fd = 0;                             // the keyboard (stdin)
   int output_fd = 1;                            // the screen (stdout)
+  LineEnd eol = LineEnd::lf;                    // appended to each sent line
+  std::size_t history_lines = 0;                // last lines of the log to show at start
 };
 
 // One running chat on a bound socket: the terminal writer, the chat log, the receiver and the

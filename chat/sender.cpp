@@ -120,7 +120,10 @@ void Sender::send_line(std::string_view text) {
     error("line not sent: it has characters that GBK cannot encode (or is not UTF-8)");
     return;
   }
-  const auto bytes = std::as_bytes(std::span(wire->data(), wire->size()));
+  // The log keeps the text as typed; the line end is only on the wire (docs/design.md, "Line
+  // ends").
+  const auto datagram = with_line_end(*wire, options_.eol);
+  const auto bytes = std::as_bytes(std::span(datagram.data(), datagram.size()));
   peer_errors_.remember_destination(*peer_);  // first: its ICMP answer may come at once
   auto failure = socket_.send_to(bytes, *peer_);
   if (failure && is_stale_icmp_error(failure)) {
@@ -185,7 +188,7 @@ void Sender::run_line_mode(std::stop_token& stop) {
 
 void Sender::run_menu(std::stop_token& stop) {
   MenuContext context;
-  say(menu_prompt(context.state));
+  say(menu_prompt(context));
   std::string line;
   while (!stop.stop_requested()) {
     const auto status = next_line(line);
@@ -200,14 +203,19 @@ void Sender::run_menu(std::stop_token& stop) {
         send_line(step.text);
         break;
       case MenuStep::Action::set_peer:
-        if (!set_peer(step.peer, stop)) step.next = MenuContext{MenuState::asking_ip, {}};
+        if (!set_peer(step.peer, stop)) {
+          // Ask again, with the defaults of the last peer that worked.
+          step.next = context;
+          step.next.state = MenuState::asking_ip;
+          step.next.ip.clear();
+        }
         break;
       case MenuStep::Action::none:
         break;
     }
     const bool moved = step.next.state != context.state;
     context = std::move(step.next);
-    if (moved || !step.message.empty()) say(menu_prompt(context.state));
+    if (moved || !step.message.empty()) say(menu_prompt(context));
   }
   linger(stop);
 }
@@ -223,6 +231,7 @@ void Sender::linger(std::stop_token& stop) {
 
 void Sender::run(std::stop_token stop) {
   try {
+    if (!options_.history.empty()) say(options_.history);
     if (options_.menu) {
       run_menu(stop);
     } else {

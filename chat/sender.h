@@ -15,6 +15,7 @@
 
 #include "base/diagnostics.h"
 #include "chat/chat_log.h"
+#include "chat/line_end.h"
 #include "chat/line_reader.h"
 #include "chat/peer_error_reporter.h"
 #include "chat/peer_resolver.h"
@@ -48,6 +49,8 @@ class Sender {
     Encoding encoding = Encoding::utf8;
     std::chrono::duration<double> linger{0};
     std::optional<asio::ip::udp::endpoint> peer;  // from --peer, already resolved
+    LineEnd eol = LineEnd::lf;                    // appended to each sent line (--eol)
+    std::string history;  // shown before the first prompt (--history), '\n'-separated lines
   };
 
   Sender(net::UdpSocket& socket, Terminal& terminal, ChatLog* log, PeerErrorReporter& peer_errors,
