@@ -319,6 +319,40 @@ TEST_CASE("--history 3 shows the last three lines of the log, hostile bytes esca
   CHECK(chat.exit_code == 0);
 }
 
+TEST_CASE("--history reads a 1 GiB log from its end, not the whole file") {
+  TempDir dir;
+  const auto log = dir.file("big.txt");
+  {
+    std::ofstream file(log, std::ios::binary);
+    file << "2026-11-22T10:15:30.001+08:00 >>>(127.0.0.1, 9):at the start\n";
+  }
+  // A sparse gigabyte (a hole costs no disk), then the lines to show.
+  REQUIRE(::truncate(log.c_str(), 1LL << 30) == 0);
+  {
+    std::ofstream file(log, std::ios::binary | std::ios::app);
+    file << "\n2026-11-22T10:15:30.002+08:00 >>>(127.0.0.1, 9):next to last\n"
+         << "2026-11-22T10:15:30.003+08:00 >>>(127.0.0.1, 9):last\n";
+  }
+  auto chat = start_chat(dir, "chat", {"--bind", "127.0.0.1", "--log", log, "--history", "2"});
+  REQUIRE(chat.process->wait_for_stdout(":last", kWait));
+  // What the process has read so far, all files together (/proc/PID/io's rchar).
+  std::ifstream io(fmt::format("/proc/{}/io", chat.process->pid()));
+  std::string key;
+  std::uint64_t read_bytes = 0;
+  for (int i = 0; i < 20 && io >> key; ++i) {
+    if (key == "rchar:") {
+      io >> read_bytes;
+      break;
+    }
+  }
+  MESSAGE("bytes read by the chat: " << read_bytes);
+  CHECK(read_bytes > 0);
+  CHECK(read_bytes < 16 * 1024 * 1024);
+  chat.type("/quit");
+  chat.finish();
+  CHECK(chat.exit_code == 0);
+}
+
 TEST_CASE("forged ICMP reports are counted as icmp_reports, not as receive errors") {
   const auto python = find_in_path("python3");
   if (::geteuid() != 0 || python.empty()) {
