@@ -28,7 +28,9 @@ namespace chat {
 
 // The keyboard thread of the chat: reads lines from the input descriptor (stdin), and sends them
 // to the current peer, in line mode (/peer, /quit, /help; see command_parser.h) or in the classic
-// menu flow (--menu). Sent lines go to the log as "<<<(IP, PORT):TEXT"; they are not echoed.
+// menu flow (--menu). Each datagram is the line with Options::eol appended (with_line_end); the
+// log gets "<<<(IP, PORT):TEXT", the text as typed; sent lines are not echoed. Options::history
+// (the end of the log, --history) is shown before the first prompt.
 //
 // The peer changes only by /peer or the menu; incoming datagrams never redirect replies. A failed
 // send (peer not listening, unresolvable name, wrong address family, too long) is reported through
