@@ -183,6 +183,38 @@ CLI::Validator ip_address() {
   return from_parser([](const std::string& text) { net::parse_address(text); }, "ADDR");
 }
 
+CLI::Validator host() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        try {
+          net::parse_address(text);
+          return {};
+        } catch (const net::InvalidArgument&) {
+        }
+        // A name as a resolver takes it: labels of letters, digits, '-' and '_', 1 to 63 bytes
+        // each, at most 253 in all, not all digits and dots (256.1.1.1 is a bad address).
+        bool only_digits_and_dots = true;
+        std::size_t label = 0;
+        bool good = !text.empty() && text.size() <= 253;
+        for (const char c : text) {
+          if (!good) break;
+          if (c == '.') {
+            good = label != 0;
+            label = 0;
+            continue;
+          }
+          const bool digit = c >= '0' && c <= '9';
+          const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+          good = (digit || letter || c == '-' || c == '_') && ++label <= 63;
+          if (!digit) only_digits_and_dots = false;
+        }
+        if (good && !only_digits_and_dots) return {};
+        return fmt::format("bad host {}: expected an IPv4 or IPv6 address or a host name",
+                           base::quote_for_error(text));
+      },
+      "HOST");
+}
+
 CLI::Validator cidr_block() {
   return from_parser([](const std::string& text) { net::Cidr::parse(text); }, "CIDR");
 }

@@ -40,6 +40,10 @@ CLI::Validator seconds(bool zero_allowed, double high = 365.0 * 24 * 3600);
 CLI::Validator rate(double high = 1e9);
 // A literal IPv4 or IPv6 address; a CIDR block; HOST:PORT. The net layer's parsers decide.
 CLI::Validator ip_address();
+// A literal address or a host name (resolved later, by the program): udp-chat's --bind.
+// echo-server keeps ip_address(): a server's --bind names the one address it serves on, and a
+// name with several addresses would serve on only one of them without saying so.
+CLI::Validator host();
 CLI::Validator cidr_block();
 CLI::Validator host_and_port();
 

@@ -14,9 +14,11 @@
 #include "chat/chat_session.h"
 #include "chat/presence.h"
 #include "chat/protocol.h"
+#include "chat/line_end.h"
 #include "chat/sender.h"
 #include "chat/text_encoding.h"
 #include "net/endpoint.h"
+#include "net/error.h"
 #include "net/udp_socket.h"
 
 namespace {
@@ -28,13 +30,24 @@ constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
 // How long the end of the program waits for a /peer name lookup that the stop left running.
 constexpr auto kLookupGrace = std::chrono::milliseconds(500);
 
+// --bind takes a literal address or a name; a name that resolves to several addresses is bound
+// to the first the resolver gives (for localhost, ::1 or 127.0.0.1 as /etc/hosts orders them).
+// A name that does not resolve throws net::Error: a runtime failure.
+asio::ip::address bind_address(const std::string& text, std::uint16_t port) {
+  try {
+    return net::parse_address(text);
+  } catch (const net::InvalidArgument&) {
+    return net::resolve_udp(net::HostPort{text, port}).front().address();
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   base::SignalWaiter signals("udp-chat");  // first: also ignores SIGPIPE, for every thread
   app::flush_lines_always();
   base::Diagnostics diagnostics(STDERR_FILENO, "udp-chat");
-  std::string bind = "::", peer, log = "chat.txt", encoding = "utf8";
+  std::string bind = "::", peer, log = "chat.txt", encoding = "utf8", eol = "lf";
   std::uint16_t port = 7890;
   bool no_log = false;
   chat::ChatSettings settings;
@@ -42,19 +55,27 @@ int main(int argc, char** argv) {
   std::string name = chat::default_peer_name(), receipts = "auto";
   bool no_discovery = false;
   CLI::App cli{"Full-duplex UDP chat: type lines to send them, see what peers send", "udp-chat"};
-  cli.add_option("--bind", bind, "address to listen on (default :: = IPv4 and IPv6)")
-      ->check(app::ip_address());
+  cli.add_option("--bind", bind, "address or host name to listen on (default :: = IPv4 and IPv6)")
+      ->check(app::host());
   cli.add_option("--port", port, "UDP port; 0 picks a free one")
       ->capture_default_str()
       ->check(app::whole_number(0, 65535));
   cli.add_option("--peer", peer, "send typed lines to HOST:PORT (IPv6 as [::1]:7890)")
       ->check(app::host_and_port());
   auto* log_option = cli.add_option("--log", log, "append the chat to FILE")->capture_default_str();
-  cli.add_flag("--no-log", no_log, "keep no chat log")->excludes(log_option);
+  auto* no_log_option = cli.add_flag("--no-log", no_log, "keep no chat log")->excludes(log_option);
   cli.add_flag("--menu", settings.menu, "the classic menu: 1 send / 2 quit, ask IP, ask port");
   cli.add_option("--encoding", encoding, "how to read peers' bytes: utf8, gbk or hex")
       ->capture_default_str()
       ->check(CLI::IsMember({"utf8", "gbk", "hex"}));
+  cli.add_option("--eol", eol, "end sent lines with lf, crlf or none (none: as the Python chat)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "lf", "crlf"}));
+  cli.add_option("--history", settings.history_lines,
+                 "at start, show the last N lines of the chat log")
+      ->capture_default_str()
+      ->check(app::whole_number(0, 100000))
+      ->excludes(no_log_option);
   cli.add_option("--linger", linger, "after the end of input, keep receiving for SECS")
       ->capture_default_str()
       ->check(app::seconds(/*zero_allowed=*/true));
@@ -75,6 +96,7 @@ int main(int argc, char** argv) {
     return code;
   }
   settings.encoding = chat::parse_encoding(encoding).value_or(chat::Encoding::utf8);
+  settings.eol = chat::parse_line_end(eol).value_or(chat::LineEnd::lf);
   settings.linger = std::chrono::duration<double>(linger);
   if (!no_log) settings.log_path = log;
   settings.name = name;
@@ -85,7 +107,7 @@ int main(int argc, char** argv) {
   settings.input_fd = STDIN_FILENO;
   settings.output_fd = STDOUT_FILENO;
   try {
-    net::UdpSocket socket(net::parse_address(bind), port);
+    net::UdpSocket socket(bind_address(bind, port), port);
     socket.set_receive_buffer(kReceiveBufferBytes);
     if (!peer.empty()) {
       const auto resolved = net::resolve_udp(net::parse_host_port(peer));

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "chat/log_history.h"
+
 namespace chat {
 
 namespace {
@@ -19,6 +21,10 @@ Sender::Options sender_options(const ChatSettings& settings) {
   options.encoding = settings.encoding;
   options.linger = settings.linger;
   options.peer = settings.peer;
+  options.eol = settings.eol;
+  if (settings.log_path && settings.history_lines > 0) {
+    options.history = read_log_history(*settings.log_path, settings.history_lines);
+  }
   return options;
 }
 
@@ -97,11 +103,11 @@ ChatSession::StopOutcome ChatSession::stop() {
 std::string ChatSession::summary() const {
   return fmt::format(
       "summary: sent={} received={} logged={} kernel_drops={} send_errors={} log_errors={} "
-      "not_shown={} receive_errors={} delivered={} undelivered={} duplicates={}",
+      "not_shown={} receive_errors={} icmp_reports={} delivered={} undelivered={} duplicates={}",
       sender_.sent(), receiver_.received(), log_ ? log_->logged() : 0, receiver_.kernel_drops(),
       sender_.send_errors(), log_ ? log_->failed() : 0, terminal_.not_shown(),
-      receiver_.receive_errors(), receipts_.delivered(), receipts_.undelivered(),
-      receiver_.duplicates());
+      receiver_.receive_errors(), receiver_.icmp_reports(), receipts_.delivered(),
+      receipts_.undelivered(), receiver_.duplicates());
 }
 
 }  // namespace chat

@@ -10,6 +10,7 @@
 
 #include "base/diagnostics.h"
 #include "chat/chat_log.h"
+#include "chat/line_end.h"
 #include "chat/peer_error_reporter.h"
 #include "chat/presence.h"
 #include "chat/receipts.h"
@@ -34,6 +35,8 @@ struct ChatSettings {
   bool discovery = true;                        // presence on link-local multicast
   ReceiptMode receipts = ReceiptMode::automatic;
   RetransmitSchedule schedule;
+  LineEnd eol = LineEnd::lf;                    // appended to each sent line
+  std::size_t history_lines = 0;                // last lines of the log to show at start
 };
 
 // One running chat on a bound socket: the terminal writer, the chat log, delivery receipts,

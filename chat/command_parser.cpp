@@ -85,11 +85,16 @@ std::string_view command_help() {
 MenuStep menu_step(const MenuContext& context, std::string_view line) {
   MenuStep step;
   step.next = context;
+  // Moving on keeps what the run remembers (the last peer's address and port).
+  const auto move_to = [&](MenuState state, std::string ip = {}) {
+    step.next.state = state;
+    step.next.ip = std::move(ip);
+  };
   switch (context.state) {
     case MenuState::choosing: {
       const auto choice = trim(line);
       if (choice == "1") {
-        step.next = MenuContext{MenuState::asking_ip, {}};
+        move_to(MenuState::asking_ip);
       } else if (choice == "2") {
         step.action = MenuStep::Action::quit;
       } else {
@@ -98,30 +103,37 @@ MenuStep menu_step(const MenuContext& context, std::string_view line) {
       return step;
     }
     case MenuState::asking_ip: {
-      const auto ip = trim(line);
+      auto ip = trim(line);
+      if (ip.empty()) ip = context.last_ip;
       if (ip.empty()) {
-        step.message = "the IP address is empty; type one like 192.168.1.20 or ::1";
+        step.message = "the IP address is empty; type one like 192.168.1.20 or ::1, or a host name";
         return step;
       }
       try {
         net::parse_address(ip);
       } catch (const std::exception& error) {
-        step.message = error.what();
-        return step;
+        if (!is_host_name(ip)) {
+          step.message = std::string(error.what()) + ", nor a host name";
+          return step;
+        }
       }
-      step.next = MenuContext{MenuState::asking_port, std::string(ip)};
+      move_to(MenuState::asking_port, std::string(ip));
       return step;
     }
     case MenuState::asking_port: {
       try {
-        const auto port = net::parse_port(trim(line));
+        const auto typed = trim(line);
+        const auto port =
+            typed.empty() && context.last_port != 0 ? context.last_port : net::parse_port(typed);
         std::string host = context.ip;
         if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
           host = host.substr(1, host.size() - 2);
         }
+        step.next.last_ip = host;
         step.peer = net::HostPort{std::move(host), port};
         step.action = MenuStep::Action::set_peer;
-        step.next = MenuContext{MenuState::sending, {}};
+        step.next.last_port = port;
+        move_to(MenuState::sending);
       } catch (const std::exception& error) {
         step.message = error.what();
       }
@@ -129,7 +141,7 @@ MenuStep menu_step(const MenuContext& context, std::string_view line) {
     }
     case MenuState::sending:
       if (line.empty()) {
-        step.next = MenuContext{MenuState::choosing, {}};
+        move_to(MenuState::choosing);
       } else {
         step.action = MenuStep::Action::send;
         step.text = std::string(line);
@@ -139,18 +151,52 @@ MenuStep menu_step(const MenuContext& context, std::string_view line) {
   return step;
 }
 
-std::string_view menu_prompt(MenuState state) {
-  switch (state) {
+std::string menu_prompt(const MenuContext& context) {
+  // The default is shown escaped: it is what the user typed, but a prompt must stay one line.
+  const auto with_default = [](std::string_view label, const std::string& fallback) {
+    std::string prompt(label);
+    if (!fallback.empty()) prompt += " [" + base::escape_text(fallback) + "]";
+    return prompt + ": ";
+  };
+  switch (context.state) {
     case MenuState::choosing:
-      return "1: send messages\n2: quit\nchoose 1 or 2:";
+      return "1: send messages\n2: quit\nchoose 1 or 2: ";
     case MenuState::asking_ip:
-      return "peer IP address (like 192.168.1.20 or ::1):";
+      return "peer IP address (like 192.168.1.20 or ::1) or host name" +
+             std::string(context.last_ip.empty() ? "" : "; Enter takes the last one") + "\n" +
+             with_default("IP address", context.last_ip);
     case MenuState::asking_port:
-      return "peer port (1-65535):";
+      return "peer port (1-65535)" +
+             std::string(context.last_port == 0 ? "" : "; Enter takes the last one") + "\n" +
+             with_default("port", context.last_port == 0 ? std::string()
+                                                         : std::to_string(context.last_port));
     case MenuState::sending:
-      return "type messages, one per line; an empty line goes back to the menu:";
+      return "type messages, one per line; an empty line goes back to the menu: ";
   }
   return "";
+}
+
+std::string menu_prompt(MenuState state) {
+  return menu_prompt(MenuContext{state});
+}
+
+bool is_host_name(std::string_view text) {
+  if (text.empty() || text.size() > 253) return false;
+  bool only_digits_and_dots = true;
+  std::size_t label = 0;
+  for (const char c : text) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+      continue;
+    }
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    const bool digit = c >= '0' && c <= '9';
+    if (!letter && !digit && c != '-' && c != '_') return false;
+    if (!digit) only_digits_and_dots = false;
+    if (++label > 63) return false;
+  }
+  return !only_digits_and_dots;
 }
 
 }  // namespace chat

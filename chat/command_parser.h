@@ -1,7 +1,9 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "net/endpoint.h"
 
@@ -33,17 +35,27 @@ Command parse_command(std::string_view line);
 std::string_view command_help();
 
 // The classic menu flow of the Python chat this replaces (--menu), as a pure state machine: the
-// caller shows menu_prompt(state), reads a line, calls menu_step, acts on the result and shows its
-// message (if any) and the next prompt. Bad input keeps the state and explains what is wanted.
+// caller shows menu_prompt(context), reads a line, calls menu_step, acts on the result and shows
+// its message (if any) and the next prompt. Bad input keeps the state and explains what is wanted.
 //   choosing     "1" -> asking_ip; "2" -> quit
-//   asking_ip    a literal IPv4/IPv6 address (not empty, not 256.1.1.1) -> asking_port
-//   asking_port  1..65535 (not abc, 0, 65536) -> sending, with the new peer
+//   asking_ip    an IPv4/IPv6 address or a host name (not 256.1.1.1, not "a b") -> asking_port;
+//                an empty line takes the last address used, if any
+//   asking_port  1..65535 (not abc, 0, 65536) -> sending, with the new peer; an empty line takes
+//                the last port used, if any
 //   sending      a non-empty line -> send it; an empty line -> back to choosing
+// The last address and port used are remembered in the context for the rest of the run.
 enum class MenuState { choosing, asking_ip, asking_port, sending };
 
 struct MenuContext {
-  MenuState state = MenuState::choosing;
-  std::string ip;  // asking_port: the address entered, as typed (trimmed)
+  // A constructor rather than an aggregate, so MenuContext{state, ip} leaves the remembered
+  // values empty without naming them.
+  MenuContext(MenuState state_ = MenuState::choosing, std::string ip_ = {})
+      : state(state_), ip(std::move(ip_)) {}
+
+  MenuState state;
+  std::string ip;               // asking_port: the address entered, as typed (trimmed)
+  std::string last_ip;          // the host of the last peer chosen (no brackets); "" for none
+  std::uint16_t last_port = 0;  // the port of the last peer chosen; 0 for none
 };
 
 struct MenuStep {
@@ -58,7 +70,17 @@ struct MenuStep {
 // Thread-safe (pure).
 MenuStep menu_step(const MenuContext& context, std::string_view line);
 
-// The prompt to show in `state` (may span lines, separated by '\n'). Thread-safe.
-std::string_view menu_prompt(MenuState state);
+// The prompt to show in `context`. It may span lines, separated by '\n': explanations come first,
+// and the last line is the prompt itself, ending in ": ", with the default Enter takes in
+// brackets ("IP address [127.0.0.1]: "), so a terminal can keep the cursor after it.
+// Thread-safe (pure).
+std::string menu_prompt(const MenuContext& context);
+// The same without remembered defaults.
+std::string menu_prompt(MenuState state);
+
+// A host name as a resolver takes it: dot-separated labels of letters, digits, '-' and '_', each
+// 1 to 63 bytes, at most 253 in all, and not all digits and dots (256.1.1.1 is a bad address,
+// not a name). Thread-safe (pure).
+bool is_host_name(std::string_view text);
 
 }  // namespace chat

@@ -5,6 +5,7 @@
 #include <memory>
 #include <span>
 
+#include "chat/line_end.h"
 #include "chat/line_format.h"
 #include "chat/protocol.h"
 
@@ -20,6 +21,16 @@ constexpr std::size_t kBufferBytes = 64 * 1024;  // any UDP payload (65,507 over
 constexpr std::size_t kMaxPieceBytes = 256 * 1024;
 // After this many reports of socket errors in a row, further ones are only counted.
 constexpr std::uint64_t kMaxErrorReports = 10;
+
+// How many bytes at the end of `text` (a line just decoded from `datagram`) are the escape of the
+// datagram's single trailing line end, "\\n" or "\\r\\n"; 0 when it has none or its bytes were not
+// escaped that way (hex shows every byte).
+std::size_t escaped_line_end(std::string_view text, std::string_view datagram) {
+  const auto raw = trailing_line_end(datagram);
+  if (raw == 0) return 0;
+  const std::string_view escape = raw == 2 ? "\\r\\n" : "\\n";
+  return text.ends_with(escape) ? escape.size() : 0;
+}
 
 }  // namespace
 
@@ -47,7 +58,7 @@ void Receiver::stop() {
   thread_.join();
 }
 
-void Receiver::hand_over(std::string& lines, std::size_t count) {
+void Receiver::hand_over(std::string& lines, std::string& screen, std::size_t count) {
   if (count == 0) return;
   // Buffers go round (receiver -> terminal/log -> spare -> receiver), so a flood allocates
   // nothing per batch once warmed up.
@@ -55,11 +66,10 @@ void Receiver::hand_over(std::string& lines, std::size_t count) {
     // The log first: a message is in the log's queue before anyone can see it, so a reply typed
     // after seeing it is queued, stamped and written after it. The log waits for room and never
     // drops; the terminal may drop its copy under a flood.
-    std::string copy = terminal_.spare_buffer();
-    copy.assign(lines);
     log_->add(MessageBatch{{}, std::move(lines), count});  // the log stamps it
-    terminal_.show(std::move(copy), count, true);
+    terminal_.show(std::move(screen), count, true);
     lines = log_->spare_buffer();
+    screen = terminal_.spare_buffer();
   } else {
     terminal_.show(std::move(lines), count, false);
     lines = terminal_.spare_buffer();
@@ -103,17 +113,20 @@ void Receiver::run() {
     std::vector<net::Datagram> datagrams(kBatch);
     asio::ip::udp::endpoint last_sender;
     std::string prefix;  // ">>>(IP, PORT):" of last_sender
-    std::string lines;
+    std::string lines;   // the log's text of the batch (without a log, the screen's)
+    std::string screen;  // with a log: the screen's text of the batch
     std::uint64_t errors_in_a_row = 0;
     for (;;) {
       const auto result = socket_.receive(buffers, datagrams);
       if (result.stopped) break;
       if (result.error) {
-        ++receive_errors_;
         peer_errors_.drain();  // an ICMP report: the error queue says about which peer
         const auto value = result.error.value();
         const bool icmp = value == ECONNREFUSED || value == EHOSTUNREACH || value == ENETUNREACH ||
                           value == EHOSTDOWN;
+        // A report about a datagram sent earlier (or a forged one) is not a failure to receive:
+        // counted apart, so receive_errors means what it says (docs/design.md, "udp-chat").
+        ++(icmp ? icmp_reports_ : receive_errors_);
         if (!icmp && ++errors_in_a_row <= kMaxErrorReports) {
           diagnostics_.print_error("receive: {}; receiving goes on", result.error.message());
         }
@@ -133,18 +146,27 @@ void Receiver::run() {
           last_sender = datagram.sender;
           prefix = message_prefix(Direction::received, last_sender);
         }
+        const auto start = lines.size();
         lines += prefix;
         append_decoded(lines, frame.text, encoding_);
+        // A single trailing line end ends the line on screen; the log keeps it, escaped.
+        const auto screen_cut = datagram.truncated ? 0 : escaped_line_end(lines, frame.text);
         if (datagram.truncated) lines += " [cut: longer than 64 KiB]";
         lines += '\n';
+        if (log_ != nullptr) {
+          screen.append(lines, start, lines.size() - start - 1 - screen_cut);
+          screen += '\n';
+        } else if (screen_cut != 0) {
+          lines.erase(lines.size() - 1 - screen_cut, screen_cut);
+        }
         ++count;
         ++received_;
         if (lines.size() >= kMaxPieceBytes) {
-          hand_over(lines, count);
+          hand_over(lines, screen, count);
           count = 0;
         }
       }
-      hand_over(lines, count);
+      hand_over(lines, screen, count);
     }
   } catch (const std::exception& failure) {
     // Nothing may escape a thread. Out of memory is the only plausible cause; say it.

@@ -22,10 +22,12 @@ namespace chat {
 // The receiving thread of the chat. Takes datagrams from the socket in batches (one recvmmsg for
 // up to 64 queued datagrams, 64 KiB buffers: a 65,507-byte datagram arrives whole), and turns each
 // into one escaped line ">>>(IP, PORT):TEXT" with its real sender, for the log and the terminal.
+// On the terminal a single trailing LF or CRLF ends the line instead of showing as "\n"; the log
+// keeps every byte (docs/design.md, "Line ends").
 //
-// Built for floods (200,000 datagrams/s): lines of a batch are escaped into one string, which the
-// terminal gets in one piece (one write per batch) and the log as one queue item; only the
-// sender's "(IP, PORT)" text is cached between datagrams.
+// Built for floods (200,000 datagrams/s): lines of a batch are escaped once, into one string for
+// the log (one queue item) and one for the terminal (one write per batch), the latter a copy of
+// the former less the line ends; only the sender's "(IP, PORT)" text is cached between datagrams.
 //
 // It never dies on input: a 0-byte datagram is a message with empty text, bytes that are not
 // text are escaped, an error from the socket (ICMP reports) is reported and receiving goes on.
@@ -57,13 +59,16 @@ class Receiver {
 
   std::uint64_t received() const { return received_.load(); }
   std::uint64_t kernel_drops() const { return kernel_drops_.load(); }
+  // Errors from receiving itself; ICMP error reports about datagrams sent (or forged to look
+  // so) are counted apart, in icmp_reports().
   std::uint64_t receive_errors() const { return receive_errors_.load(); }
+  std::uint64_t icmp_reports() const { return icmp_reports_.load(); }
   // Numbered messages that arrived again after the first time (acked, not shown).
   std::uint64_t duplicates() const { return duplicates_.load(); }
 
  private:
   void run();
-  void hand_over(std::string& lines, std::size_t count);
+  void hand_over(std::string& lines, std::string& screen, std::size_t count);
   // Acts on a frame from `sender`; true if it carries a message to show (a new numbered one).
   bool take_frame(const asio::ip::udp::endpoint& sender, const Frame& frame);
 
@@ -80,6 +85,7 @@ class Receiver {
   std::atomic<std::uint64_t> kernel_drops_{0};
   std::atomic<std::uint64_t> receive_errors_{0};
   std::atomic<std::uint64_t> duplicates_{0};
+  std::atomic<std::uint64_t> icmp_reports_{0};
   std::jthread thread_;
 };
 

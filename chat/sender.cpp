@@ -135,7 +135,9 @@ void Sender::send_line(std::string_view text) {
     number = assigned;
     framed = std::move(datagram);
   }
-  const std::string& datagram = number ? framed : *wire;
+  // A frame holds the text as typed; a plain datagram gets the chosen line end. The log keeps
+  // the text as typed either way (docs/design.md, "Line ends").
+  const std::string datagram = number ? std::move(framed) : with_line_end(*wire, options_.eol);
   const auto bytes = std::as_bytes(std::span(datagram.data(), datagram.size()));
   peer_errors_.remember_destination(*peer_);  // first: its ICMP answer may come at once
   auto failure = socket_.send_to(bytes, *peer_);
@@ -237,7 +239,7 @@ void Sender::run_line_mode(std::stop_token& stop) {
 
 void Sender::run_menu(std::stop_token& stop) {
   MenuContext context;
-  say(menu_prompt(context.state));
+  say(menu_prompt(context));
   std::string line;
   while (!stop.stop_requested()) {
     const auto status = next_line(line);
@@ -252,14 +254,19 @@ void Sender::run_menu(std::stop_token& stop) {
         send_line(step.text);
         break;
       case MenuStep::Action::set_peer:
-        if (!set_peer(step.peer, stop)) step.next = MenuContext{MenuState::asking_ip, {}};
+        if (!set_peer(step.peer, stop)) {
+          // Ask again, with the defaults of the last peer that worked.
+          step.next = context;
+          step.next.state = MenuState::asking_ip;
+          step.next.ip.clear();
+        }
         break;
       case MenuStep::Action::none:
         break;
     }
     const bool moved = step.next.state != context.state;
     context = std::move(step.next);
-    if (moved || !step.message.empty()) say(menu_prompt(context.state));
+    if (moved || !step.message.empty()) say(menu_prompt(context));
   }
   linger(stop);
 }
@@ -275,6 +282,7 @@ void Sender::linger(std::stop_token& stop) {
 
 void Sender::run(std::stop_token stop) {
   try {
+    if (!options_.history.empty()) say(options_.history);
     if (options_.menu) {
       run_menu(stop);
     } else {

@@ -15,6 +15,7 @@
 
 #include "base/diagnostics.h"
 #include "chat/chat_log.h"
+#include "chat/line_end.h"
 #include "chat/line_reader.h"
 #include "chat/peer_error_reporter.h"
 #include "chat/peer_resolver.h"
@@ -29,7 +30,9 @@ namespace chat {
 
 // The keyboard thread of the chat: reads lines from the input descriptor (stdin), and sends them
 // to the current peer, in line mode (/peer, /quit, /help; see command_parser.h) or in the classic
-// menu flow (--menu). Sent lines go to the log as "<<<(IP, PORT):TEXT"; they are not echoed.
+// menu flow (--menu). Each datagram is the line with Options::eol appended (with_line_end); the
+// log gets "<<<(IP, PORT):TEXT", the text as typed; sent lines are not echoed. Options::history
+// (the end of the log, --history) is shown before the first prompt.
 //
 // The peer changes only by /peer or the menu; incoming datagrams never redirect replies. A failed
 // send (peer not listening, unresolvable name, wrong address family, too long) is reported through
@@ -56,6 +59,8 @@ class Sender {
     Encoding encoding = Encoding::utf8;
     std::chrono::duration<double> linger{0};
     std::optional<asio::ip::udp::endpoint> peer;  // from --peer, already resolved
+    LineEnd eol = LineEnd::lf;                    // appended to each sent line (--eol)
+    std::string history;  // shown before the first prompt (--history), '\n'-separated lines
   };
 
   Sender(net::UdpSocket& socket, Terminal& terminal, ChatLog* log, PeerErrorReporter& peer_errors,

@@ -46,9 +46,12 @@ struct Chat {
 enum class Discovery { off, on };
 
 // Starts udp-chat with `args` (a --port 0 is added unless given, --log DIR/NAME.txt unless
-// --log/--no-log is given, and --no-discovery unless `discovery` is on), waits for
-// "listening on ADDR:PORT" and records the port. `prefix` runs it through another program
-// ("ip netns exec NS").
+// --log/--no-log is given, --no-discovery unless `discovery` is on, and --eol none unless --eol
+// is given), waits for "listening on ADDR:PORT" and records the port. --eol none: tests of two
+// chats compare what one typed with what the other logged, byte for byte, and the log keeps a
+// received line end (as "
+"); tests of line ends pass --eol themselves.
+// `prefix` runs it through another program ("ip netns exec NS").
 Chat start_chat(const testing_support::TempDir& dir, const std::string& name,
                 std::vector<std::string> args, const std::vector<std::string>& prefix = {},
                 Discovery discovery = Discovery::off);

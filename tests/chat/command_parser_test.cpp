@@ -5,6 +5,8 @@
 #include "chat/command_parser.h"
 
 using chat::Command;
+using chat::is_host_name;
+using chat::menu_prompt;
 using chat::menu_step;
 using chat::MenuContext;
 using chat::MenuState;
@@ -92,19 +94,13 @@ TEST_CASE("menu: bad input re-prompts with a clear message and keeps the state")
   const MenuContext ip{MenuState::asking_ip, {}};
   const MenuContext port{MenuState::asking_port, "127.0.0.1"};
   const Case cases[] = {
-      {MenuContext{}, "3", "1"},
-      {MenuContext{}, "", "1"},
-      {MenuContext{}, "abc", "1"},
-      {ip, "", "empty"},
-      {ip, "   ", "empty"},
-      {ip, "256.1.1.1", "bad address"},
-      {ip, "localhost", "bad address"},
-      {ip, "1.2.3", "bad address"},
-      {port, "abc", "bad port"},
-      {port, "0", "bad port"},
-      {port, "65536", "bad port"},
-      {port, "-1", "bad port"},
-      {port, "", "bad port"},
+      {MenuContext{}, "3", "1"},      {MenuContext{}, "", "1"},
+      {MenuContext{}, "abc", "1"},    {ip, "", "empty"},
+      {ip, "   ", "empty"},           {ip, "256.1.1.1", "bad address"},
+      {ip, "a b", "nor a host name"}, {ip, "x..y", "nor a host name"},
+      {ip, "1.2.3", "bad address"},   {port, "abc", "bad port"},
+      {port, "0", "bad port"},        {port, "65536", "bad port"},
+      {port, "-1", "bad port"},       {port, "", "bad port"},
       {port, "80x", "bad port"},
   };
   for (const auto& c : cases) {
@@ -115,6 +111,54 @@ TEST_CASE("menu: bad input re-prompts with a clear message and keeps the state")
     CHECK(step.message.find(c.expected) != std::string::npos);
     CHECK(step.message.find('\n') == std::string::npos);
   }
+}
+
+TEST_CASE("menu: a host name is taken as typed, for the resolver") {
+  auto step = menu_step(MenuContext{MenuState::asking_ip, {}}, " localhost ");
+  REQUIRE(step.next.state == MenuState::asking_port);
+  step = menu_step(step.next, "9");
+  REQUIRE(step.action == MenuStep::Action::set_peer);
+  CHECK(step.peer == net::HostPort{"localhost", 9});
+  CHECK(is_host_name("chat-peer_2.example"));
+  CHECK_FALSE(is_host_name("10.0.0.256"));
+  CHECK_FALSE(is_host_name(std::string(64, 'a')));
+  CHECK_FALSE(is_host_name("a.b/c"));
+}
+
+TEST_CASE("menu: Enter takes the last address and port, shown in brackets on the prompt line") {
+  MenuContext context;
+  CHECK(menu_prompt(context).ends_with("choose 1 or 2: "));
+  auto step = menu_step(context, "1");
+  CHECK(menu_prompt(step.next).ends_with("\nIP address: "));
+  step = menu_step(step.next, "");  // no default yet
+  CHECK(step.next.state == MenuState::asking_ip);
+  CHECK(step.message.find("empty") != std::string::npos);
+  step = menu_step(step.next, "127.0.0.1");
+  CHECK(menu_prompt(step.next).ends_with("\nport: "));
+  step = menu_step(step.next, "");  // no default yet
+  CHECK(step.message.find("bad port") != std::string::npos);
+  step = menu_step(step.next, "7890");
+  REQUIRE(step.action == MenuStep::Action::set_peer);
+  step = menu_step(step.next, "");  // back to the menu
+  step = menu_step(step.next, "1");
+  const auto ip_prompt = menu_prompt(step.next);
+  CHECK(ip_prompt.substr(ip_prompt.rfind('\n') + 1) == "IP address [127.0.0.1]: ");
+  step = menu_step(step.next, "");
+  REQUIRE(step.next.state == MenuState::asking_port);
+  const auto port_prompt = menu_prompt(step.next);
+  CHECK(port_prompt.substr(port_prompt.rfind('\n') + 1) == "port [7890]: ");
+  step = menu_step(step.next, " ");
+  REQUIRE(step.action == MenuStep::Action::set_peer);
+  CHECK(step.peer == net::HostPort{"127.0.0.1", 7890});
+  // A new peer becomes the default.
+  step = menu_step(step.next, "");
+  step = menu_step(step.next, "1");
+  step = menu_step(step.next, "[::1]");
+  step = menu_step(step.next, "9");
+  CHECK(step.peer == net::HostPort{"::1", 9});
+  step = menu_step(step.next, "");
+  step = menu_step(step.next, "1");
+  CHECK(menu_prompt(step.next).ends_with("IP address [::1]: "));
 }
 
 TEST_CASE("menu: prompts exist for every state") {
