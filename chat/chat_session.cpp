@@ -1,6 +1,13 @@
 #include "chat/chat_session.h"
 
+#include <unistd.h>
+
+#include <exception>
+
 #include <fmt/format.h>
+
+#include "chat/line_editor.h"
+#include "chat/line_reader.h"
 
 namespace chat {
 
@@ -11,12 +18,28 @@ std::unique_ptr<ChatLog> open_log(const ChatSettings& settings, base::Diagnostic
   return std::make_unique<ChatLog>(*settings.log_path, diagnostics);
 }
 
+// The keyboard: a line editor on a terminal, else lines from the descriptor exactly as they come.
+std::unique_ptr<LineSource> open_input(const ChatSettings& settings,
+                                       base::Diagnostics& diagnostics) {
+  if (LineEditor::usable(settings.input_fd, settings.output_fd)) {
+    try {
+      return std::make_unique<LineEditor>(
+          settings.input_fd, settings.output_fd,
+          settings.history_path.value_or(LineEditor::default_history_path()), diagnostics);
+    } catch (const std::exception& failure) {
+      diagnostics.error(fmt::format("no line editing ({}); reading plain lines", failure.what()));
+    }
+  }
+  return std::make_unique<LineReader>(settings.input_fd);
+}
+
 Sender::Options sender_options(const ChatSettings& settings) {
   Sender::Options options;
   options.menu = settings.menu;
   options.encoding = settings.encoding;
   options.linger = settings.linger;
   options.peer = settings.peer;
+  options.prompt_ends_line = ::isatty(settings.output_fd) != 1;
   return options;
 }
 
@@ -24,12 +47,15 @@ Sender::Options sender_options(const ChatSettings& settings) {
 
 ChatSession::ChatSession(net::UdpSocket& socket, base::Diagnostics& diagnostics,
                          ChatSettings settings, std::function<void()> finished)
-    : terminal_(settings.output_fd, diagnostics),
+    : input_(open_input(settings, diagnostics)),
+      terminal_(settings.output_fd, diagnostics),
       log_(open_log(settings, diagnostics)),
       peer_errors_(socket, diagnostics),
       receiver_(socket, terminal_, log_.get(), peer_errors_, diagnostics, settings.encoding),
-      sender_(socket, terminal_, log_.get(), peer_errors_, diagnostics, settings.input_fd,
-              sender_options(settings), std::move(finished)) {}
+      sender_(socket, terminal_, log_.get(), peer_errors_, diagnostics, *input_,
+              sender_options(settings), std::move(finished)) {
+  if (auto* editor = dynamic_cast<ScreenGuest*>(input_.get())) terminal_.share_screen(editor);
+}
 
 ChatSession::~ChatSession() {
   if (!stop().all_joined) {

@@ -10,6 +10,7 @@
 
 #include "base/diagnostics.h"
 #include "chat/chat_log.h"
+#include "chat/line_source.h"
 #include "chat/peer_error_reporter.h"
 #include "chat/receiver.h"
 #include "chat/sender.h"
@@ -27,7 +28,10 @@ struct ChatSettings {
   std::optional<asio::ip::udp::endpoint> peer;  // resolved; nullopt: the user picks one later
   std::optional<std::string> log_path;          // nullopt: no chat log
   int input_fd = 0;                             // the keyboard (stdin)
-  int output_fd = 1;                            // the screen (stdout)
+  // The line editor's history file when stdin and stdout are a terminal (empty: none; nullopt:
+  // chat::LineEditor::default_history_path(), under $XDG_STATE_HOME or ~/.local/state).
+  std::optional<std::string> history_path;
+  int output_fd = 1;  // the screen (stdout)
 };
 
 // One running chat on a bound socket: the terminal writer, the chat log, the receiver and the
@@ -37,6 +41,9 @@ struct ChatSettings {
 //
 // Threading: construct, stop() and summary() from the owning thread; `finished` runs on the
 // sender thread (after /quit, or at the end of input once the linger is over).
+//
+// When stdin and stdout are both terminals the keyboard is a chat::LineEditor that shares the
+// screen with the terminal writer; otherwise a chat::LineReader, for scripts and pipes.
 class ChatSession {
  public:
   // How the stop went, for the program's exit code. Threading: a plain value.
@@ -70,6 +77,7 @@ class ChatSession {
   std::string summary() const;
 
  private:
+  std::unique_ptr<LineSource> input_;  // first: the terminal writer draws through it until stop()
   Terminal terminal_;
   std::unique_ptr<ChatLog> log_;
   PeerErrorReporter peer_errors_;

@@ -28,7 +28,7 @@ bool is_stale_icmp_error(std::error_code error) {
 }  // namespace
 
 Sender::Sender(net::UdpSocket& socket, Terminal& terminal, ChatLog* log,
-               PeerErrorReporter& peer_errors, base::Diagnostics& diagnostics, int input_fd,
+               PeerErrorReporter& peer_errors, base::Diagnostics& diagnostics, LineSource& input,
                Options options, std::function<void()> finished)
     : socket_(socket),
       terminal_(terminal),
@@ -37,7 +37,7 @@ Sender::Sender(net::UdpSocket& socket, Terminal& terminal, ChatLog* log,
       diagnostics_(diagnostics),
       options_(std::move(options)),
       finished_(std::move(finished)),
-      reader_(input_fd) {
+      input_(input) {
   if (options_.peer) {
     peer_ = options_.peer;
     peer_prefix_ = message_prefix(Direction::sent, *peer_);
@@ -52,7 +52,7 @@ Sender::~Sender() {
 void Sender::stop() {
   if (!thread_.joinable()) return;
   thread_.request_stop();
-  reader_.interrupt();
+  input_.interrupt();
   thread_.join();
 }
 
@@ -145,10 +145,20 @@ void Sender::send_line(std::string_view text) {
   peer_errors_.drain();
 }
 
-LineReader::Status Sender::next_line(std::string& line) {
+void Sender::prompt(std::string_view text) {
+  const auto last_break = text.rfind('\n');
+  if (last_break != std::string_view::npos) say(text.substr(0, last_break));
+  std::string shown(last_break == std::string_view::npos ? text : text.substr(last_break + 1));
+  if (input_.set_prompt(shown + (shown.empty() || shown.back() == ' ' ? "" : " "))) return;
+  // Not the line editor: as today for a script, or left open for the answer on a terminal.
+  shown += options_.prompt_ends_line ? "\n" : (shown.empty() || shown.back() == ' ' ? "" : " ");
+  terminal_.show(std::move(shown), options_.prompt_ends_line ? 1 : 0, false);
+}
+
+LineSource::Status Sender::next_line(std::string& line) {
   for (;;) {
-    const auto status = reader_.next(line);
-    if (status != LineReader::Status::too_long) return status;
+    const auto status = input_.next(line);
+    if (status != LineSource::Status::too_long) return status;
     error("line too long; not sent");  // dropped whole, so memory stays bounded; read on
   }
 }
@@ -158,8 +168,8 @@ void Sender::run_line_mode(std::stop_token& stop) {
   std::string line;
   while (!stop.stop_requested()) {
     const auto status = next_line(line);
-    if (status == LineReader::Status::interrupted) return;
-    if (status == LineReader::Status::end_of_input) break;
+    if (status == LineSource::Status::interrupted) return;
+    if (status == LineSource::Status::end_of_input) break;
     const auto command = parse_command(line);
     switch (command.kind) {
       case Command::Kind::send:
@@ -185,12 +195,12 @@ void Sender::run_line_mode(std::stop_token& stop) {
 
 void Sender::run_menu(std::stop_token& stop) {
   MenuContext context;
-  say(menu_prompt(context.state));
+  prompt(menu_prompt(context.state));
   std::string line;
   while (!stop.stop_requested()) {
     const auto status = next_line(line);
-    if (status == LineReader::Status::interrupted) return;
-    if (status == LineReader::Status::end_of_input) break;
+    if (status == LineSource::Status::interrupted) return;
+    if (status == LineSource::Status::end_of_input) break;
     auto step = menu_step(context, line);
     if (!step.message.empty()) say(step.message);
     switch (step.action) {
@@ -207,7 +217,7 @@ void Sender::run_menu(std::stop_token& stop) {
     }
     const bool moved = step.next.state != context.state;
     context = std::move(step.next);
-    if (moved || !step.message.empty()) say(menu_prompt(context.state));
+    if (moved || !step.message.empty()) prompt(menu_prompt(context.state));
   }
   linger(stop);
 }

@@ -15,7 +15,7 @@
 
 #include "base/diagnostics.h"
 #include "chat/chat_log.h"
-#include "chat/line_reader.h"
+#include "chat/line_source.h"
 #include "chat/peer_error_reporter.h"
 #include "chat/peer_resolver.h"
 #include "chat/terminal.h"
@@ -25,7 +25,8 @@
 
 namespace chat {
 
-// The keyboard thread of the chat: reads lines from the input descriptor (stdin), and sends them
+// The keyboard thread of the chat: reads lines from a LineSource (stdin, or a line editor on a
+// terminal), and sends them
 // to the current peer, in line mode (/peer, /quit, /help; see command_parser.h) or in the classic
 // menu flow (--menu). Sent lines go to the log as "<<<(IP, PORT):TEXT"; they are not echoed.
 //
@@ -48,10 +49,13 @@ class Sender {
     Encoding encoding = Encoding::utf8;
     std::chrono::duration<double> linger{0};
     std::optional<asio::ip::udp::endpoint> peer;  // from --peer, already resolved
+    // A prompt the input cannot show itself is printed as a line of its own (stdout read line
+    // by line by a script) rather than left open for the answer (stdout on a terminal).
+    bool prompt_ends_line = true;
   };
 
   Sender(net::UdpSocket& socket, Terminal& terminal, ChatLog* log, PeerErrorReporter& peer_errors,
-         base::Diagnostics& diagnostics, int input_fd, Options options,
+         base::Diagnostics& diagnostics, LineSource& input, Options options,
          std::function<void()> finished);
   ~Sender();
   Sender(const Sender&) = delete;
@@ -80,7 +84,9 @@ class Sender {
   void run(std::stop_token stop);
   // The next typed line, or why there is none (end of input, interrupted); over-long lines are
   // reported and skipped here.
-  LineReader::Status next_line(std::string& line);
+  LineSource::Status next_line(std::string& line);
+  // Shows a (menu) prompt: its last line in front of the next typed line, the others as lines.
+  void prompt(std::string_view text);
   void run_line_mode(std::stop_token& stop);
   void run_menu(std::stop_token& stop);
   void linger(std::stop_token& stop);
@@ -96,7 +102,7 @@ class Sender {
   base::Diagnostics& diagnostics_;
   Options options_;
   std::function<void()> finished_;
-  LineReader reader_;
+  LineSource& input_;
   std::optional<asio::ip::udp::endpoint> peer_;  // sender thread only
   std::string peer_prefix_;                      // sender thread only: "<<<(IP, PORT):"
   std::atomic<std::uint64_t> sent_{0};
