@@ -124,7 +124,7 @@ TEST_CASE("Backspace over CJK deletes whole characters and the screen shows what
   REQUIRE(chat.tmux.wait_for_text("中文退格好了"));
   CHECK(chat.last_row() == "中文退格好了");
   // Six wide characters: the cursor is twelve columns in.
-  CHECK(chat.tmux.cursor().first == 12);
+  CHECK(chat.tmux.wait_for([&](const auto&) { return chat.tmux.cursor().first == 12; }));
   chat.tmux.keys({"Enter"});
   CHECK(received(peer, chat.port) == "中文退格好了");
 }
@@ -143,14 +143,21 @@ TEST_CASE("a message arriving mid-line shows above the prompt and the half-typed
   peer.type("interrupting message from B");
   const auto message = fmt::format(">>>(127.0.0.1, {}):interrupting message from B", peer.port);
   REQUIRE(chat.tmux.wait_for_text(message));
-  auto rows = chat.tmux.rows();
-  while (!rows.empty() && rows.back().empty()) rows.pop_back();
-  REQUIRE(rows.size() >= 2);
-  CHECK(rows[rows.size() - 2] == message);
-  CHECK(rows.back() == "I am in the middle of typ");
-  const auto [column, row] = chat.tmux.cursor();
-  CHECK(column == 23);  // where it was: two to the left of the end
-  CHECK(row == static_cast<int>(rows.size()) - 1);
+  // The message is written first and the line drawn again after it: wait for both.
+  const auto drawn_again = [&](const std::vector<std::string>& screen) {
+    auto rows = screen;
+    while (!rows.empty() && rows.back().empty()) rows.pop_back();
+    return rows.size() >= 2 && rows[rows.size() - 2] == message &&
+           rows.back() == "I am in the middle of typ";
+  };
+  CHECK(chat.tmux.wait_for(drawn_again));
+  // The cursor where it was, two to the left of the end, on the line's row.
+  CHECK(chat.tmux.wait_for([&](const std::vector<std::string>& screen) {
+    auto rows = screen;
+    while (!rows.empty() && rows.back().empty()) rows.pop_back();
+    const auto [column, row] = chat.tmux.cursor();
+    return column == 23 && row == static_cast<int>(rows.size()) - 1;
+  }));
   chat.tmux.keys({"End"});
   chat.tmux.type("ing");
   chat.tmux.keys({"Enter"});
