@@ -1,9 +1,14 @@
 #include "chat/chat_session.h"
 
+#include <unistd.h>
+
+#include <exception>
 #include <random>
 
 #include <fmt/format.h>
 
+#include "chat/line_editor.h"
+#include "chat/line_reader.h"
 #include "chat/log_history.h"
 
 namespace chat {
@@ -13,6 +18,21 @@ namespace {
 std::unique_ptr<ChatLog> open_log(const ChatSettings& settings, base::Diagnostics& diagnostics) {
   if (!settings.log_path) return nullptr;
   return std::make_unique<ChatLog>(*settings.log_path, diagnostics);
+}
+
+// The keyboard: a line editor on a terminal, else lines from the descriptor exactly as they come.
+std::unique_ptr<LineSource> open_input(const ChatSettings& settings,
+                                       base::Diagnostics& diagnostics) {
+  if (LineEditor::usable(settings.input_fd, settings.output_fd)) {
+    try {
+      return std::make_unique<LineEditor>(
+          settings.input_fd, settings.output_fd,
+          settings.history_path.value_or(LineEditor::default_history_path()), diagnostics);
+    } catch (const std::exception& failure) {
+      diagnostics.error(fmt::format("no line editing ({}); reading plain lines", failure.what()));
+    }
+  }
+  return std::make_unique<LineReader>(settings.input_fd);
 }
 
 Sender::Options sender_options(const ChatSettings& settings) {
@@ -25,6 +45,7 @@ Sender::Options sender_options(const ChatSettings& settings) {
   if (settings.log_path && settings.history_lines > 0) {
     options.history = read_log_history(*settings.log_path, settings.history_lines);
   }
+  options.prompt_ends_line = ::isatty(settings.output_fd) != 1;
   return options;
 }
 
@@ -38,7 +59,8 @@ std::uint32_t new_session() {
 
 ChatSession::ChatSession(net::UdpSocket& socket, base::Diagnostics& diagnostics,
                          ChatSettings settings, std::function<void()> finished)
-    : terminal_(settings.output_fd, diagnostics),
+    : input_(open_input(settings, diagnostics)),
+      terminal_(settings.output_fd, diagnostics),
       log_(open_log(settings, diagnostics)),
       peer_errors_(socket, diagnostics),
       receipts_(
@@ -51,9 +73,11 @@ ChatSession::ChatSession(net::UdpSocket& socket, base::Diagnostics& diagnostics,
                                    : nullptr),
       receiver_(socket, terminal_, log_.get(), peer_errors_, diagnostics, settings.encoding,
                 receipts_, presence_ && presence_->active() ? presence_.get() : nullptr),
-      sender_(socket, terminal_, log_.get(), peer_errors_, diagnostics, settings.input_fd,
+      sender_(socket, terminal_, log_.get(), peer_errors_, diagnostics, *input_,
               sender_options(settings), std::move(finished), receipts_,
-              presence_ && presence_->active() ? presence_.get() : nullptr) {}
+              presence_ && presence_->active() ? presence_.get() : nullptr) {
+  if (auto* editor = dynamic_cast<ScreenGuest*>(input_.get())) terminal_.share_screen(editor);
+}
 
 void ChatSession::say_now(const std::string& line) {
   terminal_.show(line + "\n", 1, /*may_drop=*/true);

@@ -11,6 +11,7 @@
 #include "base/diagnostics.h"
 #include "chat/chat_log.h"
 #include "chat/line_end.h"
+#include "chat/line_source.h"
 #include "chat/peer_error_reporter.h"
 #include "chat/presence.h"
 #include "chat/receipts.h"
@@ -30,7 +31,10 @@ struct ChatSettings {
   std::optional<asio::ip::udp::endpoint> peer;  // resolved; nullopt: the user picks one later
   std::optional<std::string> log_path;          // nullopt: no chat log
   int input_fd = 0;                             // the keyboard (stdin)
-  int output_fd = 1;                            // the screen (stdout)
+  // The line editor's history file when stdin and stdout are a terminal (empty: none; nullopt:
+  // chat::LineEditor::default_history_path(), under $XDG_STATE_HOME or ~/.local/state).
+  std::optional<std::string> history_path;
+  int output_fd = 1;  // the screen (stdout)
   std::string name = "?";                       // announced to the LAN (--name)
   bool discovery = true;                        // presence on link-local multicast
   ReceiptMode receipts = ReceiptMode::automatic;
@@ -48,6 +52,9 @@ struct ChatSettings {
 //
 // Threading: construct, stop() and summary() from the owning thread; `finished` runs on the
 // sender thread (after /quit, or at the end of input once the linger is over).
+//
+// When stdin and stdout are both terminals the keyboard is a chat::LineEditor that shares the
+// screen with the terminal writer; otherwise a chat::LineReader, for scripts and pipes.
 class ChatSession {
  public:
   // How the stop went, for the program's exit code. Threading: a plain value.
@@ -82,6 +89,7 @@ class ChatSession {
   std::string summary() const;
 
  private:
+  std::unique_ptr<LineSource> input_;  // first: the terminal writer draws through it until stop()
   // A receipt's outcome or a presence line: on the screen (never waiting for it), and for an
   // outcome in the log.
   void report(const ReceiptOutcome& outcome);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "base/waker.h"
+#include "chat/line_source.h"
 
 namespace chat {
 
@@ -16,20 +17,25 @@ namespace chat {
 // '\n' before EOF still counts. A line longer than max_line is discarded up to its end and
 // reported as too_long, so memory stays bounded whatever arrives on stdin.
 //
+// It shows no prompts: scripts read what the chat prints line by line (set_prompt() is false).
+//
 // Threading: next() from one thread only (the owner); interrupt() from any thread.
-class LineReader {
+class LineReader final : public LineSource {
  public:
-  enum class Status { line, end_of_input, interrupted, too_long };
+  using Status = LineSource::Status;
 
   explicit LineReader(int fd, std::size_t max_line = 1024 * 1024);
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
 
   // Waits for the next line (stored in `line`, without its end), EOF, or interrupt().
-  Status next(std::string& line);
+  Status next(std::string& line) override;
 
   // Makes the current and every later next() return interrupted. Thread-safe, async-signal-safe.
-  void interrupt() noexcept;
+  void interrupt() noexcept override;
+
+  // A descriptor has nowhere to show a prompt: always false. Owning thread.
+  bool set_prompt(std::string_view) override { return false; }
 
  private:
   bool fill();  // reads more into buffer_; false at EOF or error

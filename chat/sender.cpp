@@ -31,7 +31,7 @@ constexpr auto kSettleLimit = std::chrono::milliseconds(3500);
 }  // namespace
 
 Sender::Sender(net::UdpSocket& socket, Terminal& terminal, ChatLog* log,
-               PeerErrorReporter& peer_errors, base::Diagnostics& diagnostics, int input_fd,
+               PeerErrorReporter& peer_errors, base::Diagnostics& diagnostics, LineSource& input,
                Options options, std::function<void()> finished, Receipts& receipts,
                Presence* presence)
     : socket_(socket),
@@ -43,7 +43,7 @@ Sender::Sender(net::UdpSocket& socket, Terminal& terminal, ChatLog* log,
       finished_(std::move(finished)),
       receipts_(receipts),
       presence_(presence),
-      reader_(input_fd) {
+      input_(input) {
   if (options_.peer) {
     peer_ = options_.peer;
     peer_prefix_ = message_prefix(Direction::sent, *peer_);
@@ -58,7 +58,7 @@ Sender::~Sender() {
 void Sender::stop() {
   if (!thread_.joinable()) return;
   thread_.request_stop();
-  reader_.interrupt();
+  input_.interrupt();
   thread_.join();
 }
 
@@ -193,10 +193,20 @@ void Sender::list_peers() {
   for (const auto& line : presence_->who()) say(line);
 }
 
-LineReader::Status Sender::next_line(std::string& line) {
+void Sender::prompt(std::string_view text) {
+  const auto last_break = text.rfind('\n');
+  if (last_break != std::string_view::npos) say(text.substr(0, last_break));
+  std::string shown(last_break == std::string_view::npos ? text : text.substr(last_break + 1));
+  if (input_.set_prompt(shown + (shown.empty() || shown.back() == ' ' ? "" : " "))) return;
+  // Not the line editor: as today for a script, or left open for the answer on a terminal.
+  shown += options_.prompt_ends_line ? "\n" : (shown.empty() || shown.back() == ' ' ? "" : " ");
+  terminal_.show(std::move(shown), options_.prompt_ends_line ? 1 : 0, false);
+}
+
+LineSource::Status Sender::next_line(std::string& line) {
   for (;;) {
-    const auto status = reader_.next(line);
-    if (status != LineReader::Status::too_long) return status;
+    const auto status = input_.next(line);
+    if (status != LineSource::Status::too_long) return status;
     error("line too long; not sent");  // dropped whole, so memory stays bounded; read on
   }
 }
@@ -206,8 +216,8 @@ void Sender::run_line_mode(std::stop_token& stop) {
   std::string line;
   while (!stop.stop_requested()) {
     const auto status = next_line(line);
-    if (status == LineReader::Status::interrupted) return;
-    if (status == LineReader::Status::end_of_input) break;
+    if (status == LineSource::Status::interrupted) return;
+    if (status == LineSource::Status::end_of_input) break;
     const auto command = parse_command(line);
     switch (command.kind) {
       case Command::Kind::send:
@@ -239,12 +249,12 @@ void Sender::run_line_mode(std::stop_token& stop) {
 
 void Sender::run_menu(std::stop_token& stop) {
   MenuContext context;
-  say(menu_prompt(context));
+  prompt(menu_prompt(context));
   std::string line;
   while (!stop.stop_requested()) {
     const auto status = next_line(line);
-    if (status == LineReader::Status::interrupted) return;
-    if (status == LineReader::Status::end_of_input) break;
+    if (status == LineSource::Status::interrupted) return;
+    if (status == LineSource::Status::end_of_input) break;
     auto step = menu_step(context, line);
     if (!step.message.empty()) say(step.message);
     switch (step.action) {
@@ -266,7 +276,7 @@ void Sender::run_menu(std::stop_token& stop) {
     }
     const bool moved = step.next.state != context.state;
     context = std::move(step.next);
-    if (moved || !step.message.empty()) say(menu_prompt(context));
+    if (moved || !step.message.empty()) prompt(menu_prompt(context));
   }
   linger(stop);
 }

@@ -16,7 +16,7 @@
 #include "base/diagnostics.h"
 #include "chat/chat_log.h"
 #include "chat/line_end.h"
-#include "chat/line_reader.h"
+#include "chat/line_source.h"
 #include "chat/peer_error_reporter.h"
 #include "chat/peer_resolver.h"
 #include "chat/presence.h"
@@ -28,7 +28,8 @@
 
 namespace chat {
 
-// The keyboard thread of the chat: reads lines from the input descriptor (stdin), and sends them
+// The keyboard thread of the chat: reads lines from a LineSource (stdin, or a line editor on a
+// terminal), and sends them
 // to the current peer, in line mode (/peer, /quit, /help; see command_parser.h) or in the classic
 // menu flow (--menu). Each datagram is the line with Options::eol appended (with_line_end); the
 // log gets "<<<(IP, PORT):TEXT", the text as typed; sent lines are not echoed. Options::history
@@ -61,10 +62,13 @@ class Sender {
     std::optional<asio::ip::udp::endpoint> peer;  // from --peer, already resolved
     LineEnd eol = LineEnd::lf;                    // appended to each sent line (--eol)
     std::string history;  // shown before the first prompt (--history), '\n'-separated lines
+    // A prompt the input cannot show itself is printed as a line of its own (stdout read line
+    // by line by a script) rather than left open for the answer (stdout on a terminal).
+    bool prompt_ends_line = true;
   };
 
   Sender(net::UdpSocket& socket, Terminal& terminal, ChatLog* log, PeerErrorReporter& peer_errors,
-         base::Diagnostics& diagnostics, int input_fd, Options options,
+         base::Diagnostics& diagnostics, LineSource& input, Options options,
          std::function<void()> finished, Receipts& receipts, Presence* presence);
   ~Sender();
   Sender(const Sender&) = delete;
@@ -93,7 +97,9 @@ class Sender {
   void run(std::stop_token stop);
   // The next typed line, or why there is none (end of input, interrupted); over-long lines are
   // reported and skipped here.
-  LineReader::Status next_line(std::string& line);
+  LineSource::Status next_line(std::string& line);
+  // Shows a (menu) prompt: its last line in front of the next typed line, the others as lines.
+  void prompt(std::string_view text);
   void run_line_mode(std::stop_token& stop);
   void run_menu(std::stop_token& stop);
   void linger(std::stop_token& stop);
@@ -113,7 +119,7 @@ class Sender {
   std::function<void()> finished_;
   Receipts& receipts_;
   Presence* presence_;
-  LineReader reader_;
+  LineSource& input_;
   std::optional<asio::ip::udp::endpoint> peer_;  // sender thread only
   std::string peer_prefix_;                      // sender thread only: "<<<(IP, PORT):"
   std::atomic<std::uint64_t> sent_{0};

@@ -79,12 +79,20 @@ void Terminal::run() {
     bool writing = true;  // false once the descriptor failed or was given up on
     while (auto chunk = queue_.get()) {
       if (writing) {
-        const auto outcome = out.write_all(chunk->text, give_up);
-        if (outcome == base::DescriptorWriter::Outcome::failed) {
-          diagnostics_.print_error("stdout: {}; not showing messages any more",
-                                   out.error().message());
+        const auto write = [&] {
+          const auto outcome = out.write_all(chunk->text, give_up);
+          if (outcome == base::DescriptorWriter::Outcome::failed) {
+            diagnostics_.print_error("stdout: {}; not showing messages any more",
+                                     out.error().message());
+          }
+          writing = outcome == base::DescriptorWriter::Outcome::written;
+        };
+        // A line editor on the same screen hides its line around the chunk and redraws it.
+        if (auto* guest = guest_.load()) {
+          guest->write_above(write);
+        } else {
+          write();
         }
-        writing = outcome == base::DescriptorWriter::Outcome::written;
       }
       if (!writing) not_shown_ += chunk->lines;  // counted, not reported: the summary says it
       {

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -16,6 +17,22 @@
 #include "base/spare_buffers.h"
 
 namespace chat {
+
+// Something else that draws on the same screen as the Terminal: the line editor, whose prompt
+// and half-typed line must stay below every line the chat prints (see docs/design.md, "Line
+// editing").
+//
+// Threading: write_above() is called by the Terminal's writer thread while other threads use the
+// guest; the guest serialises it with its own drawing.
+class ScreenGuest {
+ public:
+  virtual ~ScreenGuest() = default;
+
+  // Makes room for a chunk of complete lines above the guest's own line: hides that line, calls
+  // `write` (which writes the chunk to the screen), then draws the line again below the chunk,
+  // the cursor where it was. `write` does not throw.
+  virtual void write_above(const std::function<void()>& write) = 0;
+};
 
 // The chat's standard output: one thread that owns the descriptor and writes whole chunks of
 // lines to it, so that lines from the receiver and the sender never interleave, every line is
@@ -62,6 +79,11 @@ class Terminal {
 
   std::uint64_t not_shown() const { return not_shown_.load(); }
 
+  // From now on every chunk is written through `guest` (nullptr: directly), so the guest's line
+  // stays below the chat's lines. `guest` must outlive the writer thread (until stop()).
+  // Thread-safe.
+  void share_screen(ScreenGuest* guest) { guest_.store(guest); }
+
  private:
   struct Chunk {
     std::string text;
@@ -82,6 +104,7 @@ class Terminal {
   bool closed_ = false;    // guarded by bytes_mutex_
   std::atomic<std::uint64_t> not_shown_{0};
   std::atomic<bool> drop_reported_{false};
+  std::atomic<ScreenGuest*> guest_{nullptr};
   base::GiveUpDeadline give_up_;  // started by stop()
   std::jthread writer_;
 };

@@ -10,6 +10,7 @@ packages=(
   netcat-openbsd ncat socat iproute2 procps psmisc                   # real peers and /proc tools
   libcap2-bin util-linux                                             # setcap, setpriv, prlimit
   gnuplot-nox python3                                                # load-test plots and tables
+  libedit-dev tmux                                                   # chat's line editor; its tests
 )
 
 missing=()
