@@ -4,21 +4,21 @@
 
 namespace chat {
 
-bool DedupWindow::accept(const asio::ip::udp::endpoint& peer, std::uint32_t session,
+DedupWindow::Verdict DedupWindow::accept(const asio::ip::udp::endpoint& peer, std::uint32_t session,
                          std::uint32_t number) {
   ++tick_;
   auto found = std::find_if(peers_.begin(), peers_.end(),
                             [&](const Peer& known) { return known.endpoint == peer; });
   if (found == peers_.end()) {
-    if (max_peers_ == 0) return true;
+    if (max_peers_ == 0) return Verdict::first;
     if (peers_.size() >= max_peers_) {
       found = std::min_element(peers_.begin(), peers_.end(),
                                [](const Peer& a, const Peer& b) { return a.used < b.used; });
     } else {
       found = peers_.emplace(peers_.end());
     }
-    *found = Peer{peer, session, number, 1, tick_};
-    return true;
+    *found = Peer{peer, session, number, {1}, tick_};
+    return Verdict::first;
   }
   Peer& known = *found;
   known.used = tick_;
@@ -26,21 +26,24 @@ bool DedupWindow::accept(const asio::ip::udp::endpoint& peer, std::uint32_t sess
     known.session = session;
     known.highest = number;
     known.seen = 1;
-    return true;
+    return Verdict::first;
   }
   if (number > known.highest) {
     const std::uint32_t shift = number - known.highest;
-    known.seen = shift >= kWindow ? 0 : known.seen << shift;
-    known.seen |= 1;
+    if (shift >= kWindow) {
+      known.seen.reset();
+    } else {
+      known.seen <<= shift;
+    }
+    known.seen.set(0);
     known.highest = number;
-    return true;
+    return Verdict::first;
   }
   const std::uint32_t below = known.highest - number;
-  if (below >= kWindow) return false;
-  const std::uint64_t bit = std::uint64_t{1} << below;
-  if ((known.seen & bit) != 0) return false;
-  known.seen |= bit;
-  return true;
+  if (below >= kWindow) return Verdict::too_old;
+  if (known.seen.test(below)) return Verdict::repeat;
+  known.seen.set(below);
+  return Verdict::first;
 }
 
 }  // namespace chat

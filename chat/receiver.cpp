@@ -80,10 +80,14 @@ bool Receiver::take_frame(const asio::ip::udp::endpoint& sender, const Frame& fr
   switch (frame.kind) {
     case Frame::Kind::message: {
       receipts_.mark_speaks(sender);
+      const auto verdict = dedup_.accept(sender, frame.session, frame.number);
+      // Too old to tell whether it was shown: no ack, so its sender says not delivered rather
+      // than a message being acked and never shown.
+      if (verdict == DedupWindow::Verdict::too_old) return false;
       // Acked every time: the ack of an earlier copy may have been lost.
       const auto ack = encode_ack(frame.session, frame.number);
       static_cast<void>(socket_.send_to(std::as_bytes(std::span(ack.data(), ack.size())), sender));
-      if (dedup_.accept(sender, frame.session, frame.number)) return true;
+      if (verdict == DedupWindow::Verdict::first) return true;
       ++duplicates_;
       return false;
     }

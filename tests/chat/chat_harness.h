@@ -49,8 +49,7 @@ enum class Discovery { off, on };
 // --log/--no-log is given, --no-discovery unless `discovery` is on, and --eol none unless --eol
 // is given), waits for "listening on ADDR:PORT" and records the port. --eol none: tests of two
 // chats compare what one typed with what the other logged, byte for byte, and the log keeps a
-// received line end (as "
-"); tests of line ends pass --eol themselves.
+// received line end (as "\n"); tests of line ends pass --eol themselves.
 // `prefix` runs it through another program ("ip netns exec NS").
 Chat start_chat(const testing_support::TempDir& dir, const std::string& name,
                 std::vector<std::string> args, const std::vector<std::string>& prefix = {},

@@ -127,19 +127,33 @@ TEST_CASE("names are checked and made fit to announce") {
 }
 
 TEST_CASE("the dedup window takes each number once, in any order") {
+  using Verdict = DedupWindow::Verdict;
   DedupWindow window;
-  CHECK(window.accept(peer(1), 9, 5));
-  CHECK_FALSE(window.accept(peer(1), 9, 5));
-  CHECK(window.accept(peer(1), 9, 3));  // late, but new
-  CHECK_FALSE(window.accept(peer(1), 9, 3));
-  CHECK(window.accept(peer(1), 9, 70));
-  CHECK(window.accept(peer(1), 9, 7));  // 63 below the highest: still tracked
-  CHECK_FALSE(window.accept(peer(1), 9, 7));
-  CHECK_FALSE(window.accept(peer(1), 9, 6));  // 64 below: too old, taken as a repeat
+  CHECK(window.accept(peer(1), 9, 5) == Verdict::first);
+  CHECK(window.accept(peer(1), 9, 5) == Verdict::repeat);
+  CHECK(window.accept(peer(1), 9, 3) == Verdict::first);  // late, but new
+  CHECK(window.accept(peer(1), 9, 3) == Verdict::repeat);
+  CHECK(window.accept(peer(1), 9, 2000) == Verdict::first);
+  CHECK(window.accept(peer(1), 9, 977) == Verdict::first);  // 1023 below the highest: tracked
+  CHECK(window.accept(peer(1), 9, 977) == Verdict::repeat);
+  // 1024 below: too old to tell, so neither shown nor acked (its sender says not delivered).
+  CHECK(window.accept(peer(1), 9, 976) == Verdict::too_old);
   // The same numbers from another peer, or from a restarted chat (new session), are new.
-  CHECK(window.accept(peer(2), 9, 5));
-  CHECK(window.accept(peer(1), 10, 5));
-  CHECK_FALSE(window.accept(peer(1), 10, 5));
+  CHECK(window.accept(peer(2), 9, 5) == Verdict::first);
+  CHECK(window.accept(peer(1), 10, 5) == Verdict::first);
+  CHECK(window.accept(peer(1), 10, 5) == Verdict::repeat);
+}
+
+TEST_CASE("a retry 1000 numbers late is still recognised, as a fast typist's retries are") {
+  using Verdict = DedupWindow::Verdict;
+  DedupWindow window;
+  // Message 1 arrives, then 1000 more before its last retry comes in: still a repeat, not new
+  // and not too old (its ack was lost; acking it again settles it at its sender).
+  CHECK(window.accept(peer(1), 3, 1) == Verdict::first);
+  for (std::uint32_t number = 2; number <= 1001; ++number) {
+    REQUIRE(window.accept(peer(1), 3, number) == Verdict::first);
+  }
+  CHECK(window.accept(peer(1), 3, 1) == Verdict::repeat);
 }
 
 TEST_CASE("a flood of forged numbers and peers keeps the dedup window bounded") {
@@ -151,8 +165,8 @@ TEST_CASE("a flood of forged numbers and peers keeps the dedup window bounded") 
   }
   CHECK(window.peers() <= 16);
   // A real peer still gets its messages through once each.
-  CHECK(window.accept(peer(200), 1, 1));
-  CHECK_FALSE(window.accept(peer(200), 1, 1));
+  CHECK(window.accept(peer(200), 1, 1) == DedupWindow::Verdict::first);
+  CHECK(window.accept(peer(200), 1, 1) == DedupWindow::Verdict::repeat);
 }
 
 TEST_CASE("an unacked message is sent 4 times within 1.75 s and given up at 2.75 s") {
