@@ -35,6 +35,7 @@ namespace {
 
 constexpr int kChatPort = 7890;
 constexpr const char* kGroup4 = "239.255.78.90";
+constexpr const char* kGroup6 = "ff02::7890";
 
 // The one place that says a chat in these tests announces itself and listens for announcements:
 // presence is what they test. Today discovery is the chat's default, so nothing is added; where
@@ -101,7 +102,7 @@ struct Outcome {
 };
 std::optional<Outcome> parse_outcome(const std::string& line) {
   static const std::regex pattern(
-      R"(^(not )?delivered #\d+ to \([^)]*\) (in [0-9.]+ ms|after \d+ tries): (.*)$)");
+      R"(^(not )?delivered #\d+ to \([^)]*\) (in [0-9.]+ \w+|after \d+ tries?): (.*)$)");
   std::smatch match;
   if (!std::regex_match(line, match, pattern)) return std::nullopt;
   return Outcome{!match[1].matched, match[3].str()};
@@ -134,16 +135,15 @@ int outcomes(const Screen& screen) {
   return count;
 }
 
-// Types /who (at most every 250 ms, up to kWait) until it lists `name` at ADDRESS:7890; returns
-// that line.
-std::optional<std::string> who_until_seen(Chat& chat, const std::string& name,
-                                          const std::string& address) {
-  const auto needle = fmt::format("{} {}:{} seen", name, address, kChatPort);
+// Types /who (at most every 250 ms, up to kWait) until it lists a peer named `name` on port
+// 7890 (at whichever of its addresses was heard); returns that line.
+std::optional<std::string> who_until_seen(Chat& chat, const std::string& name) {
+  const auto needle = fmt::format(":{} seen", kChatPort);
   const auto deadline = std::chrono::steady_clock::now() + kWait;
   for (int i = 0; i < 120 && std::chrono::steady_clock::now() < deadline; ++i) {
     chat.type("/who");
     const auto line = chat.process->wait_for_stdout(needle, 250ms);
-    if (line && line->starts_with(needle)) return line;
+    if (line && line->starts_with(name + " ")) return line;
   }
   return std::nullopt;
 }
@@ -220,13 +220,14 @@ TEST_CASE("netns: each chat sees the other by name in /who") {
       start_chat(dir, "a", with_discovery({"--port", "7890", "--name", "alice"}), hosts.exec(0));
   auto b = start_chat(dir, "b", with_discovery({"--port", "7890", "--name", "bob"}), hosts.exec(1));
   const auto started = std::chrono::steady_clock::now();
-  const auto bob = who_until_seen(a, "bob", hosts.address(1));
-  const auto alice = who_until_seen(b, "alice", hosts.address(0));
+  const auto bob = who_until_seen(a, "bob");
+  const auto alice = who_until_seen(b, "alice");
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
   MESSAGE("both seen in /who " << took.count() << " ms after the second chat started");
-  CHECK(bob.has_value());
-  CHECK(alice.has_value());
+  REQUIRE(bob.has_value());
+  REQUIRE(alice.has_value());
+  MESSAGE("alice lists " << *bob << " and bob lists " << *alice);
   a.type("/quit");
   b.type("/quit");
   a.finish();
@@ -296,7 +297,8 @@ TEST_CASE("netns: across loss, duplication and reordering each message is shown 
   };
   for (const Side& side :
        {Side{"a to b", a, b, a_screen, b_screen}, Side{"b to a", b, a, b_screen, a_screen}}) {
-    CAPTURE(side.from);
+    const std::string from = side.from;
+    CAPTURE(from);
     CAPTURE(side.sender.stderr_text);
     CAPTURE(side.receiver.stderr_text);
     const auto result = tally(side.sender_screen, side.receiver_screen);
@@ -321,7 +323,8 @@ TEST_CASE("netns: across loss, duplication and reordering each message is shown 
     }
     CHECK(lost == 0);
     CHECK(twice == 0);
-    MESSAGE(side.from << ": delivered " << delivered << ", not delivered " << undelivered);
+    MESSAGE(std::string(side.from)
+            << ": delivered " << delivered << ", not delivered " << undelivered);
     CHECK(side.sender.exit_code == 0);
     CHECK(side.sender.summary.count("sent") == kMessages);
     CHECK(side.sender.summary.count("delivered") == delivered);
@@ -359,7 +362,7 @@ TEST_CASE("netns: once the peer has quit, later messages are reported not delive
     const auto outcome = a.process->wait_for_stdout(fmt::format(": after {}", i), kWait);
     REQUIRE(outcome.has_value());
     CHECK(outcome->starts_with("not delivered #"));
-    CHECK(outcome->find(fmt::format("to ({}, 7890) after 4 tries", hosts.address(1))) !=
+    CHECK(outcome->find(fmt::format("to ({}, 7890) after ", hosts.address(1))) !=
           std::string::npos);
   }
   a.type("/quit");
@@ -376,8 +379,8 @@ TEST_CASE(
   if (!hosts.usable()) return skip(hosts.reason());
   if (find_in_path("socat").empty()) return skip("socat is not installed (scripts/setup.sh)");
   REQUIRE(hosts.route_multicast());
-  // Host B counts the announcements that reach it (before any socket could take them), so the
-  // check below is not passed by a chat that never announced.
+  // Host B counts the announcements that reach it, both families, before any socket could take
+  // them, so the check below is not passed by a chat that never announced.
   const auto nft = hosts.shell(1) + "nft ";
   REQUIRE(run_command(nft + "add table inet seen").exit_code == 0);
   REQUIRE(run_command(nft + "'add chain inet seen pre { type filter hook prerouting priority 0; }'")
@@ -385,16 +388,23 @@ TEST_CASE(
   REQUIRE(run_command(nft + fmt::format("add rule inet seen pre ip daddr {} udp dport {} counter",
                                         kGroup4, kChatPort))
               .exit_code == 0);
+  REQUIRE(run_command(nft + fmt::format("add rule inet seen pre ip6 daddr {} udp dport {} counter",
+                                        kGroup6, kChatPort))
+              .exit_code == 0);
   const auto announcements = [&] {
-    const auto listing = run_command(nft + "list table inet seen");
+    const auto listing = run_command(nft + "list table inet seen").output;
     static const std::regex counter(R"(counter packets (\d+))");
-    std::smatch match;
-    if (!std::regex_search(listing.output, match, counter)) return -1LL;
-    return std::stoll(match[1].str());
+    long long total = 0;
+    for (auto it = std::sregex_iterator(listing.begin(), listing.end(), counter);
+         it != std::sregex_iterator(); ++it) {
+      total += std::stoll((*it)[1].str());
+    }
+    return total;
   };
   const auto received = dir.file("socat.bin");
+  // Dual-stack (UDP6-RECV on a v6only=0 host), so an IPv6 announcement would reach it as well.
   ChildProcess socat({"/usr/sbin/ip", "netns", "exec", hosts.name(1), "socat", "-u",
-                      fmt::format("UDP4-RECV:{}", kChatPort), "CREATE:" + received});
+                      fmt::format("UDP6-RECV:{}", kChatPort), "CREATE:" + received});
   REQUIRE(bound_in(hosts, 1, kChatPort));
   auto a = start_chat(
       dir, "a",
