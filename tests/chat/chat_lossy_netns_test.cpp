@@ -37,11 +37,12 @@ constexpr int kChatPort = 7890;
 constexpr const char* kGroup4 = "239.255.78.90";
 constexpr const char* kGroup6 = "ff02::7890";
 
-// The one place that says a chat in these tests announces itself and listens for announcements:
-// presence is what they test. Today discovery is the chat's default, so nothing is added; where
-// the harness turns it off by default, the option that turns it back on goes here.
-std::vector<std::string> with_discovery(std::vector<std::string> args) {
-  return args;
+// Starts a chat inside a namespace with discovery on: presence is what these tests are about, and
+// in a namespace of their own the announcements stay on the veth pair. The one place that says
+// so; where the harness turns discovery off by default, it is asked for here.
+Chat start_announcing(const TempDir& dir, const std::string& name, std::vector<std::string> args,
+                      const std::vector<std::string>& prefix) {
+  return start_chat(dir, name, std::move(args), prefix);
 }
 
 // A program's shell command run to its end inside a namespace; its exit code.
@@ -216,9 +217,8 @@ TEST_CASE("netns: each chat sees the other by name in /who") {
   NetworkNamespaces hosts(2, true);  // before the chats: deleted after they are gone
   if (!hosts.usable()) return skip(hosts.reason());
   REQUIRE(hosts.route_multicast());
-  auto a =
-      start_chat(dir, "a", with_discovery({"--port", "7890", "--name", "alice"}), hosts.exec(0));
-  auto b = start_chat(dir, "b", with_discovery({"--port", "7890", "--name", "bob"}), hosts.exec(1));
+  auto a = start_announcing(dir, "a", {"--port", "7890", "--name", "alice"}, hosts.exec(0));
+  auto b = start_announcing(dir, "b", {"--port", "7890", "--name", "bob"}, hosts.exec(1));
   const auto started = std::chrono::steady_clock::now();
   const auto bob = who_until_seen(a, "bob");
   const auto alice = who_until_seen(b, "alice");
@@ -254,14 +254,14 @@ TEST_CASE("netns: across loss, duplication and reordering each message is shown 
   REQUIRE(ready.has_value());
   REQUIRE(ready->starts_with("relay ready"));
   // The relay's ends never announce themselves: receipts are asked for outright.
-  auto a = start_chat(dir, "a",
-                      with_discovery({"--port", "7890", "--name", "alice", "--receipts", "always",
-                                      "--peer", hosts.address(1) + ":7891"}),
-                      hosts.exec(0));
-  auto b = start_chat(dir, "b",
-                      with_discovery({"--port", "7890", "--name", "bob", "--receipts", "always",
-                                      "--peer", hosts.address(1) + ":7892"}),
-                      hosts.exec(1));
+  auto a = start_announcing(dir, "a",
+                            {"--port", "7890", "--name", "alice", "--receipts", "always", "--peer",
+                             hosts.address(1) + ":7891"},
+                            hosts.exec(0));
+  auto b = start_announcing(dir, "b",
+                            {"--port", "7890", "--name", "bob", "--receipts", "always", "--peer",
+                             hosts.address(1) + ":7892"},
+                            hosts.exec(1));
   Screen a_screen, b_screen;
   // Paced typing, so what is tested is the link and not the chats' bounded queues.
   for (int i = 0; i < kMessages; ++i) {
@@ -342,11 +342,11 @@ TEST_CASE("netns: once the peer has quit, later messages are reported not delive
   NetworkNamespaces hosts(2, true);
   if (!hosts.usable()) return skip(hosts.reason());
   REQUIRE(hosts.route_multicast());
-  auto a = start_chat(dir, "a",
-                      with_discovery({"--port", "7890", "--name", "alice", "--receipts", "always",
-                                      "--peer", hosts.address(1) + ":7890"}),
-                      hosts.exec(0));
-  auto b = start_chat(dir, "b", with_discovery({"--port", "7890", "--name", "bob"}), hosts.exec(1));
+  auto a = start_announcing(dir, "a",
+                            {"--port", "7890", "--name", "alice", "--receipts", "always", "--peer",
+                             hosts.address(1) + ":7890"},
+                            hosts.exec(0));
+  auto b = start_announcing(dir, "b", {"--port", "7890", "--name", "bob"}, hosts.exec(1));
   a.type("before");
   CHECK(b.process->wait_for_stdout(":before", kWait));
   const auto before = a.process->wait_for_stdout(": before", kWait);
@@ -406,9 +406,8 @@ TEST_CASE(
   ChildProcess socat({"/usr/sbin/ip", "netns", "exec", hosts.name(1), "socat", "-u",
                       fmt::format("UDP6-RECV:{}", kChatPort), "CREATE:" + received});
   REQUIRE(bound_in(hosts, 1, kChatPort));
-  auto a = start_chat(
-      dir, "a",
-      with_discovery({"--port", "7890", "--name", "alice", "--peer", hosts.address(1) + ":7890"}),
+  auto a = start_announcing(
+      dir, "a", {"--port", "7890", "--name", "alice", "--peer", hosts.address(1) + ":7890"},
       hosts.exec(0));
   const std::string expected = "hello plain\nsecond line\n";
   a.type("hello plain");
