@@ -93,6 +93,17 @@ struct Screen {
       lines.push_back(*line);
     }
   }
+  // Reads what the chat prints for `period`, however much or little that is: a pace.
+  void read_for(Chat& chat, std::chrono::milliseconds period) {
+    const auto end = std::chrono::steady_clock::now() + period;
+    for (int i = 0; i < 10'000; ++i) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          end - std::chrono::steady_clock::now());
+      if (left <= 0ms) return;
+      const auto line = chat.process->read_stdout_line(left);
+      if (line) lines.push_back(*line);
+    }
+  }
 };
 
 // One delivery outcome line: `delivered #N to (IP, PORT) in X ms: TEXT` or
@@ -263,12 +274,13 @@ TEST_CASE("netns: across loss, duplication and reordering each message is shown 
                              hosts.address(1) + ":7892"},
                             hosts.exec(1));
   Screen a_screen, b_screen;
-  // Paced typing, so what is tested is the link and not the chats' bounded queues.
+  // Paced typing, about 50 lines a second each way, so what is tested is the link and not the
+  // chats' bounded queues.
   for (int i = 0; i < kMessages; ++i) {
     a.type(fmt::format("a to b {:03}", i));
     b.type(fmt::format("b to a {:03}", i));
-    a_screen.read(a, 10ms);
-    b_screen.read(b, 10ms);
+    a_screen.read_for(a, 10ms);
+    b_screen.read_for(b, 10ms);
   }
   // Every message ends in one outcome line at its sender, within about 3 s of its last try.
   eventually(
