@@ -12,6 +12,8 @@
 #include "base/diagnostics.h"
 #include "base/signal_waiter.h"
 #include "chat/chat_session.h"
+#include "chat/presence.h"
+#include "chat/protocol.h"
 #include "chat/sender.h"
 #include "chat/text_encoding.h"
 #include "net/endpoint.h"
@@ -37,6 +39,8 @@ int main(int argc, char** argv) {
   bool no_log = false;
   chat::ChatSettings settings;
   double linger = 0;
+  std::string name = chat::default_peer_name(), receipts = "auto";
+  bool no_discovery = false;
   CLI::App cli{"Full-duplex UDP chat: type lines to send them, see what peers send", "udp-chat"};
   cli.add_option("--bind", bind, "address to listen on (default :: = IPv4 and IPv6)")
       ->check(app::ip_address());
@@ -54,12 +58,30 @@ int main(int argc, char** argv) {
   cli.add_option("--linger", linger, "after the end of input, keep receiving for SECS")
       ->capture_default_str()
       ->check(app::seconds(/*zero_allowed=*/true));
+  cli.add_option("--name", name, "the name peers see in /who (default: user@host)")
+      ->check([](const std::string& value) {
+        return chat::valid_peer_name(value)
+                   ? std::string()
+                   : std::string("a name is 1 to 64 bytes of UTF-8 without control characters");
+      });
+  cli.add_flag("--no-discovery", no_discovery,
+               "do not announce this chat on the LAN nor listen for others (multicast)");
+  cli.add_option("--receipts", receipts,
+                 "number messages and wait for acks: auto (peers that speak them), always, "
+                 "never")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   if (const int code = app::parse_command_line(cli, argc, argv, diagnostics); code >= 0) {
     return code;
   }
   settings.encoding = chat::parse_encoding(encoding).value_or(chat::Encoding::utf8);
   settings.linger = std::chrono::duration<double>(linger);
   if (!no_log) settings.log_path = log;
+  settings.name = name;
+  settings.discovery = !no_discovery;
+  settings.receipts = receipts == "always"  ? chat::ReceiptMode::always
+                      : receipts == "never" ? chat::ReceiptMode::never
+                                            : chat::ReceiptMode::automatic;
   settings.input_fd = STDIN_FILENO;
   settings.output_fd = STDOUT_FILENO;
   try {

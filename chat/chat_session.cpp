@@ -1,5 +1,7 @@
 #include "chat/chat_session.h"
 
+#include <random>
+
 #include <fmt/format.h>
 
 namespace chat {
@@ -20,6 +22,12 @@ Sender::Options sender_options(const ChatSettings& settings) {
   return options;
 }
 
+// A random number for this run, so a peer tells its numbers from those of an earlier run.
+std::uint32_t new_session() {
+  std::random_device random;
+  return static_cast<std::uint32_t>(random());
+}
+
 }  // namespace
 
 ChatSession::ChatSession(net::UdpSocket& socket, base::Diagnostics& diagnostics,
@@ -27,9 +35,29 @@ ChatSession::ChatSession(net::UdpSocket& socket, base::Diagnostics& diagnostics,
     : terminal_(settings.output_fd, diagnostics),
       log_(open_log(settings, diagnostics)),
       peer_errors_(socket, diagnostics),
-      receiver_(socket, terminal_, log_.get(), peer_errors_, diagnostics, settings.encoding),
+      receipts_(
+          socket, settings.receipts, new_session(),
+          [this](const ReceiptOutcome& outcome) { report(outcome); }, settings.schedule),
+      presence_(settings.discovery ? std::make_unique<Presence>(
+                                         socket, diagnostics, settings.name, receipts_.session(),
+                                         /*speaks_receipts=*/true,
+                                         [this](const std::string& line) { say_now(line); })
+                                   : nullptr),
+      receiver_(socket, terminal_, log_.get(), peer_errors_, diagnostics, settings.encoding,
+                receipts_, presence_ && presence_->active() ? presence_.get() : nullptr),
       sender_(socket, terminal_, log_.get(), peer_errors_, diagnostics, settings.input_fd,
-              sender_options(settings), std::move(finished)) {}
+              sender_options(settings), std::move(finished), receipts_,
+              presence_ && presence_->active() ? presence_.get() : nullptr) {}
+
+void ChatSession::say_now(const std::string& line) {
+  terminal_.show(line + "\n", 1, /*may_drop=*/true);
+}
+
+void ChatSession::report(const ReceiptOutcome& outcome) {
+  // The log first, as for received lines: what the screen shows is already queued there.
+  if (log_) log_->add(MessageBatch{{}, outcome_log_line(outcome) + "\n", 1});
+  say_now(outcome_screen_line(outcome));
+}
 
 ChatSession::~ChatSession() {
   if (!stop().all_joined) {
@@ -46,8 +74,13 @@ ChatSession::StopOutcome ChatSession::stop() {
   // that never drains is refused once it is over, so they can always be joined. The receiver is
   // woken and joined only once nothing sends any more; the log drains after both producers are
   // gone.
-  terminal_.close();
+  // Messages still waiting for an ack are given up and said while the screen still takes lines
+  // (after the log's grace period started, so a log that never drains cannot hold this up);
+  // goodbye goes out while the socket can still send.
   if (log_) log_->begin_stop();
+  receipts_.stop();
+  if (presence_) presence_->stop();
+  terminal_.close();
   sender_.stop();
   receiver_.stop();
   StopOutcome outcome;
@@ -64,10 +97,11 @@ ChatSession::StopOutcome ChatSession::stop() {
 std::string ChatSession::summary() const {
   return fmt::format(
       "summary: sent={} received={} logged={} kernel_drops={} send_errors={} log_errors={} "
-      "not_shown={} receive_errors={}",
+      "not_shown={} receive_errors={} delivered={} undelivered={} duplicates={}",
       sender_.sent(), receiver_.received(), log_ ? log_->logged() : 0, receiver_.kernel_drops(),
       sender_.send_errors(), log_ ? log_->failed() : 0, terminal_.not_shown(),
-      receiver_.receive_errors());
+      receiver_.receive_errors(), receipts_.delivered(), receipts_.undelivered(),
+      receiver_.duplicates());
 }
 
 }  // namespace chat

@@ -11,6 +11,8 @@
 #include "base/diagnostics.h"
 #include "chat/chat_log.h"
 #include "chat/peer_error_reporter.h"
+#include "chat/presence.h"
+#include "chat/receipts.h"
 #include "chat/receiver.h"
 #include "chat/sender.h"
 #include "chat/terminal.h"
@@ -28,12 +30,18 @@ struct ChatSettings {
   std::optional<std::string> log_path;          // nullopt: no chat log
   int input_fd = 0;                             // the keyboard (stdin)
   int output_fd = 1;                            // the screen (stdout)
+  std::string name = "?";                       // announced to the LAN (--name)
+  bool discovery = true;                        // presence on link-local multicast
+  ReceiptMode receipts = ReceiptMode::automatic;
+  RetransmitSchedule schedule;
 };
 
-// One running chat on a bound socket: the terminal writer, the chat log, the receiver and the
-// keyboard sender, wired together, and the one stop sequence that ends them in order (the
-// keyboard first, then the receiver, then the log drains and syncs, then the screen). The
-// program's main only parses options, waits for a signal or for `finished`, and calls stop().
+// One running chat on a bound socket: the terminal writer, the chat log, delivery receipts,
+// presence, the receiver and the keyboard sender, wired together, and the one stop sequence that
+// ends them in order (messages still waiting for an ack are given up and said, goodbye is
+// announced, then the keyboard, then the receiver, then the log drains and syncs, then the
+// screen). The program's main only parses options, waits for a signal or for `finished`, and
+// calls stop().
 //
 // Threading: construct, stop() and summary() from the owning thread; `finished` runs on the
 // sender thread (after /quit, or at the end of input once the linger is over).
@@ -66,13 +74,21 @@ class ChatSession {
     return sender_.lookup_finished_within(limit);
   }
 
-  // "summary: sent=N received=N logged=N kernel_drops=N ..." (the key=value pairs scripts read).
+  // "summary: sent=N received=N logged=N kernel_drops=N ... delivered=N undelivered=N
+  // duplicates=N" (the key=value pairs scripts read).
   std::string summary() const;
 
  private:
+  // A receipt's outcome or a presence line: on the screen (never waiting for it), and for an
+  // outcome in the log.
+  void report(const ReceiptOutcome& outcome);
+  void say_now(const std::string& line);
+
   Terminal terminal_;
   std::unique_ptr<ChatLog> log_;
   PeerErrorReporter peer_errors_;
+  Receipts receipts_;
+  std::unique_ptr<Presence> presence_;  // nullptr: discovery is off
   Receiver receiver_;
   Sender sender_;
   std::optional<StopOutcome> stopped_;  // owning thread only

@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "base/text_escape.h"
+#include "chat/protocol.h"
 #include "net/error.h"
 
 namespace chat {
@@ -19,6 +20,15 @@ std::string_view trim(std::string_view text) {
 
 using base::quote_for_error;
 
+bool is_address(std::string_view text) {
+  try {
+    net::parse_address(text);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 Command invalid(std::string message) {
   return Command{Command::Kind::invalid, std::move(message), {}};
 }
@@ -34,7 +44,13 @@ Command parse_command(std::string_view line) {
   const std::string_view argument =
       space == std::string_view::npos ? std::string_view() : trim(line.substr(space));
   if (name == "/peer") {
-    if (argument.empty()) return invalid("usage: /peer HOST:PORT (IPv6 as [::1]:7890)");
+    if (argument.empty())
+      return invalid("usage: /peer HOST:PORT (IPv6 as [::1]:7890) or /peer NAME");
+    if (argument.find(':') == std::string_view::npos && valid_peer_name(argument) &&
+        !is_address(argument)) {
+      // No port: the name a peer announced (a literal address without a port stays an error).
+      return Command{Command::Kind::peer_name, std::string(argument), {}};
+    }
     try {
       return Command{Command::Kind::peer, {}, net::parse_host_port(argument)};
     } catch (const std::exception& error) {
@@ -46,6 +62,10 @@ Command parse_command(std::string_view line) {
     return Command{Command::Kind::quit, {}, {}};
   }
   if (name == "/help" || name == "/?") return Command{Command::Kind::help, {}, {}};
+  if (name == "/who") {
+    if (!argument.empty()) return invalid("usage: /who");
+    return Command{Command::Kind::who, {}, {}};
+  }
   return invalid("unknown command " + quote_for_error(name) +
                  "; type /help (start a line with // to send "
                  "a line that begins with /)");
@@ -54,6 +74,8 @@ Command parse_command(std::string_view line) {
 std::string_view command_help() {
   return "commands:\n"
          "  /peer HOST:PORT  send the following lines to HOST:PORT (IPv6 as [::1]:7890)\n"
+         "  /peer NAME       send them to the peer that announced NAME (see /who)\n"
+         "  /who             the peers discovered on the LAN\n"
          "  /quit            stop (end of input, Ctrl-D, does too)\n"
          "  /help            this text\n"
          "  //text           send a line that starts with '/'\n"

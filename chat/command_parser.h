@@ -10,6 +10,8 @@ namespace chat {
 // What one line typed in line mode (the default) asks for. Parsing is pure: no I/O, no name
 // resolution, no exceptions; a fuzz target calls these functions directly.
 //   /peer HOST:PORT   -> peer (HOST a name or address, IPv6 in brackets: [::1]:7890)
+//   /peer NAME        -> peer_name (a name peers announce, like alice@lab; no ':' in it)
+//   /who              -> who (the peers discovered on the LAN)
 //   /quit             -> quit
 //   /help, /?         -> help
 //   //text            -> send "/text" (a line that starts with '/')
@@ -17,9 +19,10 @@ namespace chat {
 //   /anything-else    -> invalid, with a message
 //   anything else     -> send the line as it is
 struct Command {
-  enum class Kind { send, peer, quit, help, nothing, invalid };
+  enum class Kind { send, peer, quit, help, nothing, invalid, who, peer_name };
   Kind kind = Kind::nothing;
-  std::string text;    // send: the line to send; invalid: a one-line message for the user
+  // send: the line to send; invalid: a one-line message for the user; peer_name: the name
+  std::string text;
   net::HostPort peer;  // peer
 };
 

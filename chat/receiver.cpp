@@ -6,6 +6,7 @@
 #include <span>
 
 #include "chat/line_format.h"
+#include "chat/protocol.h"
 
 namespace chat {
 
@@ -24,13 +25,15 @@ constexpr std::uint64_t kMaxErrorReports = 10;
 
 Receiver::Receiver(net::UdpSocket& socket, Terminal& terminal, ChatLog* log,
                    PeerErrorReporter& peer_errors, base::Diagnostics& diagnostics,
-                   Encoding encoding)
+                   Encoding encoding, Receipts& receipts, Presence* presence)
     : socket_(socket),
       terminal_(terminal),
       log_(log),
       peer_errors_(peer_errors),
       diagnostics_(diagnostics),
-      encoding_(encoding) {
+      encoding_(encoding),
+      receipts_(receipts),
+      presence_(presence) {
   thread_ = std::jthread([this] { run(); });
 }
 
@@ -61,6 +64,32 @@ void Receiver::hand_over(std::string& lines, std::size_t count) {
     terminal_.show(std::move(lines), count, false);
     lines = terminal_.spare_buffer();
   }
+}
+
+bool Receiver::take_frame(const asio::ip::udp::endpoint& sender, const Frame& frame) {
+  switch (frame.kind) {
+    case Frame::Kind::message: {
+      receipts_.mark_speaks(sender);
+      // Acked every time: the ack of an earlier copy may have been lost.
+      const auto ack = encode_ack(frame.session, frame.number);
+      static_cast<void>(socket_.send_to(std::as_bytes(std::span(ack.data(), ack.size())), sender));
+      if (dedup_.accept(sender, frame.session, frame.number)) return true;
+      ++duplicates_;
+      return false;
+    }
+    case Frame::Kind::ack:
+      receipts_.mark_speaks(sender);
+      receipts_.on_ack(sender, frame.session, frame.number);
+      return false;
+    case Frame::Kind::announce:
+    case Frame::Kind::goodbye:
+      if ((frame.flags & kSpeaksReceipts) != 0) receipts_.mark_speaks(sender);
+      if (presence_ != nullptr) presence_->on_frame(sender, frame);
+      return false;
+    case Frame::Kind::plain:
+      return true;
+  }
+  return true;
 }
 
 void Receiver::run() {
@@ -95,25 +124,27 @@ void Receiver::run() {
       std::size_t count = 0;
       for (std::size_t i = 0; i < result.count; ++i) {
         const auto& datagram = datagrams[i];
+        const std::string_view bytes(reinterpret_cast<const char*>(buffers[i].data()),
+                                     std::min(datagram.size, kBufferBytes));
+        // A cut datagram is no frame: its lengths cannot be trusted.
+        const Frame frame = datagram.truncated ? Frame{.text = bytes} : parse_frame(bytes);
+        if (frame.kind != Frame::Kind::plain && !take_frame(datagram.sender, frame)) continue;
         if (prefix.empty() || datagram.sender != last_sender) {
           last_sender = datagram.sender;
           prefix = message_prefix(Direction::received, last_sender);
         }
         lines += prefix;
-        append_decoded(lines,
-                       std::string_view(reinterpret_cast<const char*>(buffers[i].data()),
-                                        std::min(datagram.size, kBufferBytes)),
-                       encoding_);
+        append_decoded(lines, frame.text, encoding_);
         if (datagram.truncated) lines += " [cut: longer than 64 KiB]";
         lines += '\n';
         ++count;
+        ++received_;
         if (lines.size() >= kMaxPieceBytes) {
           hand_over(lines, count);
           count = 0;
         }
       }
       hand_over(lines, count);
-      received_ += result.count;
     }
   } catch (const std::exception& failure) {
     // Nothing may escape a thread. Out of memory is the only plausible cause; say it.

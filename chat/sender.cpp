@@ -25,11 +25,15 @@ bool is_stale_icmp_error(std::error_code error) {
           value == EHOSTDOWN || value == EPROTO);
 }
 
+// Longer than a message's whole schedule (2.75 s): /quit waits this long at most for outcomes.
+constexpr auto kSettleLimit = std::chrono::milliseconds(3500);
+
 }  // namespace
 
 Sender::Sender(net::UdpSocket& socket, Terminal& terminal, ChatLog* log,
                PeerErrorReporter& peer_errors, base::Diagnostics& diagnostics, int input_fd,
-               Options options, std::function<void()> finished)
+               Options options, std::function<void()> finished, Receipts& receipts,
+               Presence* presence)
     : socket_(socket),
       terminal_(terminal),
       log_(log),
@@ -37,6 +41,8 @@ Sender::Sender(net::UdpSocket& socket, Terminal& terminal, ChatLog* log,
       diagnostics_(diagnostics),
       options_(std::move(options)),
       finished_(std::move(finished)),
+      receipts_(receipts),
+      presence_(presence),
       reader_(input_fd) {
   if (options_.peer) {
     peer_ = options_.peer;
@@ -120,7 +126,17 @@ void Sender::send_line(std::string_view text) {
     error("line not sent: it has characters that GBK cannot encode (or is not UTF-8)");
     return;
   }
-  const auto bytes = std::as_bytes(std::span(wire->data(), wire->size()));
+  std::string escaped;  // the text as the log shows it
+  append_decoded(escaped, *wire, options_.encoding);
+  std::optional<std::uint32_t> number;
+  std::string framed;
+  if (receipts_.wants_receipts(*peer_)) {
+    auto [assigned, datagram] = receipts_.track(*peer_, *wire, escaped);
+    number = assigned;
+    framed = std::move(datagram);
+  }
+  const std::string& datagram = number ? framed : *wire;
+  const auto bytes = std::as_bytes(std::span(datagram.data(), datagram.size()));
   peer_errors_.remember_destination(*peer_);  // first: its ICMP answer may come at once
   auto failure = socket_.send_to(bytes, *peer_);
   if (failure && is_stale_icmp_error(failure)) {
@@ -128,6 +144,7 @@ void Sender::send_line(std::string_view text) {
     failure = socket_.send_to(bytes, *peer_);
   }
   if (failure) {
+    if (number) receipts_.cancel(*number);  // the error line is its outcome
     ++send_errors_;
     error(fmt::format("send to {}: {}; the chat goes on", net::format_endpoint(*peer_),
                       failure.message()));
@@ -137,12 +154,41 @@ void Sender::send_line(std::string_view text) {
   ++sent_;
   if (log_ != nullptr) {
     MessageBatch batch{std::chrono::system_clock::now(), peer_prefix_, 1};
-    append_decoded(batch.lines, *wire, options_.encoding);
+    batch.lines += escaped;
     batch.lines += '\n';
     log_->add(std::move(batch));
   }
+  // Now that the line is logged, its outcome may be said (and logged after it).
+  if (number) receipts_.release(*number);
   // On loopback an ICMP answer is usually queued by now; elsewhere the receiver reports it.
   peer_errors_.drain();
+}
+
+void Sender::set_peer_by_name(const std::string& name) {
+  std::optional<asio::ip::udp::endpoint> found;
+  if (presence_ != nullptr) found = presence_->find(name);
+  if (!found) {
+    say(fmt::format("no peer named {} seen (/who lists them); the peer is unchanged",
+                    base::quote_for_error(name)));
+    return;
+  }
+  const auto chosen = reachable(socket_.local_endpoint(), {*found});
+  if (!chosen) {
+    say(fmt::format("peer {} at {} is not reachable from {}; the peer is unchanged", name,
+                    net::format_endpoint(*found), net::format_endpoint(socket_.local_endpoint())));
+    return;
+  }
+  peer_ = chosen;
+  peer_prefix_ = message_prefix(Direction::sent, *peer_);
+  say(fmt::format("sending to {} at {}", name, net::format_endpoint(*peer_)));
+}
+
+void Sender::list_peers() {
+  if (presence_ == nullptr) {
+    say("no peers seen (discovery is off)");
+    return;
+  }
+  for (const auto& line : presence_->who()) say(line);
 }
 
 LineReader::Status Sender::next_line(std::string& line) {
@@ -175,6 +221,12 @@ void Sender::run_line_mode(std::stop_token& stop) {
         break;
       case Command::Kind::invalid:
         say(command.text);
+        break;
+      case Command::Kind::who:
+        list_peers();
+        break;
+      case Command::Kind::peer_name:
+        set_peer_by_name(command.text);
         break;
       case Command::Kind::nothing:
         break;
@@ -228,6 +280,8 @@ void Sender::run(std::stop_token stop) {
     } else {
       run_line_mode(stop);
     }
+    // Every message sent gets its outcome line before the chat ends by itself.
+    if (!stop.stop_requested()) receipts_.wait_settled(stop, kSettleLimit);
   } catch (const std::exception& failure) {
     // Nothing may escape a thread; the chat stops the clean way instead.
     error(fmt::format("keyboard thread stopped: {}", failure.what()));

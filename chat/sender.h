@@ -18,6 +18,8 @@
 #include "chat/line_reader.h"
 #include "chat/peer_error_reporter.h"
 #include "chat/peer_resolver.h"
+#include "chat/presence.h"
+#include "chat/receipts.h"
 #include "chat/terminal.h"
 #include "chat/text_encoding.h"
 #include "net/endpoint.h"
@@ -39,8 +41,14 @@ namespace chat {
 // the middle of a blocking read of a terminal or of a /peer name lookup (PeerResolver), which it
 // leaves running; the destructor joins it.
 //
+// A line to a peer that speaks receipts (Receipts::wants_receipts) goes out as a numbered frame,
+// and its one outcome line comes later; /quit and the end of input wait (at most 3.5 s) until
+// every message sent has its outcome. /who lists the peers `presence` discovered, /peer NAME
+// picks one by name (presence nullptr: discovery is off, nobody is listed).
+//
 // Threading: constructed and stopped by the owning thread; the thread it starts is the only one
-// that sends on the socket; counters from any thread. `finished` runs on the sender thread.
+// that sends typed lines on the socket (retries, acks and announcements go from other threads;
+// sending is thread-safe); counters from any thread. `finished` runs on the sender thread.
 class Sender {
  public:
   struct Options {
@@ -52,7 +60,7 @@ class Sender {
 
   Sender(net::UdpSocket& socket, Terminal& terminal, ChatLog* log, PeerErrorReporter& peer_errors,
          base::Diagnostics& diagnostics, int input_fd, Options options,
-         std::function<void()> finished);
+         std::function<void()> finished, Receipts& receipts, Presence* presence);
   ~Sender();
   Sender(const Sender&) = delete;
   Sender& operator=(const Sender&) = delete;
@@ -85,6 +93,8 @@ class Sender {
   void run_menu(std::stop_token& stop);
   void linger(std::stop_token& stop);
   bool set_peer(const net::HostPort& where, std::stop_token& stop);
+  void set_peer_by_name(const std::string& name);
+  void list_peers();
   void send_line(std::string_view text);
   void say(std::string_view text);
   void error(std::string_view text);
@@ -96,6 +106,8 @@ class Sender {
   base::Diagnostics& diagnostics_;
   Options options_;
   std::function<void()> finished_;
+  Receipts& receipts_;
+  Presence* presence_;
   LineReader reader_;
   std::optional<asio::ip::udp::endpoint> peer_;  // sender thread only
   std::string peer_prefix_;                      // sender thread only: "<<<(IP, PORT):"

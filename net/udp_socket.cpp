@@ -174,4 +174,36 @@ void UdpSocket::set_receive_buffer(int bytes) {
   socket_.set_option(asio::socket_base::receive_buffer_size(bytes), ignored);
 }
 
+std::error_code UdpSocket::join_group(const asio::ip::address& group) {
+  int result = -1;
+  if (group.is_v4()) {
+    ip_mreqn request{};
+    const auto bytes = group.to_v4().to_bytes();
+    std::memcpy(&request.imr_multiaddr, bytes.data(), bytes.size());
+    request.imr_address.s_addr = htonl(INADDR_ANY);
+    request.imr_ifindex = 0;
+    // Linux takes IPv4 membership on a dual-stack IPv6 socket as well.
+    result = ::setsockopt(fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &request, sizeof(request));
+  } else {
+    ipv6_mreq request{};
+    const auto bytes = group.to_v6().to_bytes();
+    std::memcpy(&request.ipv6mr_multiaddr, bytes.data(), bytes.size());
+    request.ipv6mr_interface = 0;
+    result = ::setsockopt(fd_, IPPROTO_IPV6, IPV6_JOIN_GROUP, &request, sizeof(request));
+  }
+  if (result == 0) return {};
+  return {errno, std::system_category()};
+}
+
+void UdpSocket::set_link_local_multicast() {
+  const int one = 1, off = 0;
+  // IPv4 options also govern the IPv4 datagrams of a dual-stack socket.
+  ::setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_TTL, &one, sizeof(one));
+  ::setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof(off));
+  if (local_.address().is_v6()) {
+    ::setsockopt(fd_, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &one, sizeof(one));
+    ::setsockopt(fd_, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &off, sizeof(off));
+  }
+}
+
 }  // namespace net

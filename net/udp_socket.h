@@ -74,6 +74,16 @@ class UdpSocket {
   void stop() noexcept;
   bool stop_requested() const noexcept { return stop_requested_.load(); }
 
+  // Joins the multicast `group` (IPv4 or IPv6) on the interface the kernel's route for the group
+  // picks (a link-local IPv6 group: the default multicast interface). A dual-stack socket joins
+  // IPv4 groups too. Returns the error instead of throwing (no multicast route: ENODEV), so the
+  // caller can go on without the group. Call before the socket is shared between threads.
+  std::error_code join_group(const asio::ip::address& group);
+
+  // Multicast this socket sends stays on the link (TTL and hop limit 1) and is not looped back to
+  // this host's own sockets. Best effort. Call before the socket is shared between threads.
+  void set_link_local_multicast();
+
   // Enlarges the kernel receive buffer (best effort; capped by net.core.rmem_max).
   void set_receive_buffer(int bytes);
   int native_handle() { return socket_.native_handle(); }

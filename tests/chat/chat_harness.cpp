@@ -27,12 +27,15 @@ void Chat::stop(int signal) {
 }
 
 Chat start_chat(const testing_support::TempDir& dir, const std::string& name,
-                std::vector<std::string> args, const std::vector<std::string>& prefix) {
+                std::vector<std::string> args, const std::vector<std::string>& prefix,
+                Discovery discovery) {
   bool has_port = false, has_log = false;
+  bool has_no_discovery = false;
   std::string log;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--port") has_port = true;
     if (args[i] == "--no-log") has_log = true;
+    if (args[i] == "--no-discovery") has_no_discovery = true;
     if (args[i] == "--log") {
       has_log = true;
       if (i + 1 < args.size()) log = args[i + 1];
@@ -45,6 +48,7 @@ Chat start_chat(const testing_support::TempDir& dir, const std::string& name,
     log = dir.file(name + ".txt");
     argv.insert(argv.end(), {"--log", log});
   }
+  if (discovery == Discovery::off && !has_no_discovery) argv.push_back("--no-discovery");
   argv.insert(argv.end(), args.begin(), args.end());
   Chat chat;
   chat.log = log;

@@ -40,11 +40,18 @@ struct Chat {
   std::string endpoint() const;  // "127.0.0.1:PORT" or "[::1]:PORT"
 };
 
-// Starts udp-chat with `args` (a --port 0 is added unless given, and --log DIR/NAME.txt unless
-// --log/--no-log is given), waits for "listening on ADDR:PORT" and records the port.
-// `prefix` runs it through another program ("ip netns exec NS").
+// Whether a started chat announces itself and listens for others on link-local multicast.
+// Outside a network namespace of its own a test must keep it off: multicast would leave the
+// machine on its real network.
+enum class Discovery { off, on };
+
+// Starts udp-chat with `args` (a --port 0 is added unless given, --log DIR/NAME.txt unless
+// --log/--no-log is given, and --no-discovery unless `discovery` is on), waits for
+// "listening on ADDR:PORT" and records the port. `prefix` runs it through another program
+// ("ip netns exec NS").
 Chat start_chat(const testing_support::TempDir& dir, const std::string& name,
-                std::vector<std::string> args, const std::vector<std::string>& prefix = {});
+                std::vector<std::string> args, const std::vector<std::string>& prefix = {},
+                Discovery discovery = Discovery::off);
 
 // Quits two chats with /quit that each sent the other `messages` lines, and checks that each
 // exited 0, counted `messages` sent and received, and logged every one of them, each way.

@@ -37,12 +37,12 @@ constexpr int kChatPort = 7890;
 constexpr const char* kGroup4 = "239.255.78.90";
 constexpr const char* kGroup6 = "ff02::7890";
 
-// Starts a chat inside a namespace with discovery on: presence is what these tests are about, and
-// in a namespace of their own the announcements stay on the veth pair. The one place that says
-// so; where the harness turns discovery off by default, it is asked for here.
+// Starts a chat inside a namespace with discovery on (the harness keeps it off unless asked):
+// presence is what these tests are about, and in a namespace of their own the announcements stay
+// on the veth pair. The one place that says so.
 Chat start_announcing(const TempDir& dir, const std::string& name, std::vector<std::string> args,
                       const std::vector<std::string>& prefix) {
-  return start_chat(dir, name, std::move(args), prefix);
+  return start_chat(dir, name, std::move(args), prefix, Discovery::on);
 }
 
 // A program's shell command run to its end inside a namespace; its exit code.
@@ -421,7 +421,13 @@ TEST_CASE(
   auto a = start_announcing(
       dir, "a", {"--port", "7890", "--name", "alice", "--peer", hosts.address(1) + ":7890"},
       hosts.exec(0));
-  const std::string expected = "hello plain\nsecond line\n";
+  // The typed text plus the default line end (--eol lf); a chat that has no --eol yet sends the
+  // text alone, as the classic Python chat does.
+  const bool has_eol =
+      run_program({program_path("udp-chat"), "--help"}).stdout_text.find("--eol") !=
+      std::string::npos;
+  const std::string end = has_eol ? "\n" : "";
+  const std::string expected = "hello plain" + end + "second line" + end;
   a.type("hello plain");
   a.type("second line");
   CHECK(eventually([&] { return read_file(received) == expected; }, kWait));

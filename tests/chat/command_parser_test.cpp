@@ -5,10 +5,10 @@
 #include "chat/command_parser.h"
 
 using chat::Command;
+using chat::menu_step;
 using chat::MenuContext;
 using chat::MenuState;
 using chat::MenuStep;
-using chat::menu_step;
 using chat::parse_command;
 
 TEST_CASE("commands: lines, /peer, /quit, /help, //escape") {
@@ -29,9 +29,16 @@ TEST_CASE("commands: lines, /peer, /quit, /help, //escape") {
 }
 
 TEST_CASE("commands: bad input gets a clear one-line message") {
-  const std::string bad[] = {"/peer", "/peer 127.0.0.1", "/peer 127.0.0.1:0",
-                             "/peer 127.0.0.1:65536", "/peer 127.0.0.1:abc", "/peer ::1:7890",
-                             "/peer :7890", "/frobnicate", "/quit now", "/peer a\x1b[2Jb:1"};
+  const std::string bad[] = {"/peer",
+                             "/peer 127.0.0.1",
+                             "/peer 127.0.0.1:0",
+                             "/peer 127.0.0.1:65536",
+                             "/peer 127.0.0.1:abc",
+                             "/peer ::1:7890",
+                             "/peer :7890",
+                             "/frobnicate",
+                             "/quit now",
+                             "/peer a\x1b[2Jb:1"};
   for (const auto& line : bad) {
     const auto command = parse_command(line);
     CAPTURE(line);
@@ -111,9 +118,25 @@ TEST_CASE("menu: bad input re-prompts with a clear message and keeps the state")
 }
 
 TEST_CASE("menu: prompts exist for every state") {
-  for (auto state : {MenuState::choosing, MenuState::asking_ip, MenuState::asking_port,
-                     MenuState::sending}) {
+  for (auto state :
+       {MenuState::choosing, MenuState::asking_ip, MenuState::asking_port, MenuState::sending}) {
     CHECK_FALSE(chat::menu_prompt(state).empty());
   }
   CHECK_FALSE(chat::command_help().empty());
+}
+
+TEST_CASE("/who lists peers and /peer NAME picks one by its announced name") {
+  CHECK(parse_command("/who").kind == Command::Kind::who);
+  CHECK(parse_command("/who now").kind == Command::Kind::invalid);
+  const auto by_name = parse_command("/peer alice@lab");
+  REQUIRE(by_name.kind == Command::Kind::peer_name);
+  CHECK(by_name.text == "alice@lab");
+  CHECK(parse_command("/peer  bob 李 ").text == "bob 李");
+  // A port makes it HOST:PORT; an address without a port stays an error, as before.
+  CHECK(parse_command("/peer alice:7890").kind == Command::Kind::peer);
+  CHECK(parse_command("/peer 127.0.0.1").kind == Command::Kind::invalid);
+  CHECK(parse_command("/peer ::1").kind == Command::Kind::invalid);
+  // A name that cannot have been announced (a control character) is no name.
+  CHECK(parse_command("/peer a\x1b[2Jb").kind == Command::Kind::invalid);
+  CHECK(chat::command_help().find("/who") != std::string_view::npos);
 }
