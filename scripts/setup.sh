@@ -8,6 +8,7 @@ packages=(
   libasio-dev libasio-doc libfmt-dev libcli11-dev doctest-dev        # libraries (+ Asio's examples)
   nlohmann-json3-dev                                                 # loadgen's JSON reports
   netcat-openbsd ncat socat iproute2 procps psmisc                   # real peers and /proc tools
+  nftables                                                           # loss between two test hosts
   libcap2-bin util-linux                                             # setcap, setpriv, prlimit
   gnuplot-nox python3                                                # load-test plots and tables
   libedit-dev tmux                                                   # chat's line editor; its tests

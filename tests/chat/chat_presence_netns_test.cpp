@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "tests/chat/chat_harness.h"
+#include "tests/support/netns.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/text_files.h"
@@ -24,64 +25,17 @@ using namespace testing_support;
 
 namespace {
 
-// Two network namespaces and a veth pair between them, with a multicast route on each end;
-// deleted on destruction.
-class TwoHosts {
- public:
-  TwoHosts() {
-    const int id = static_cast<int>(::getpid() % 100000);
-    names_ = {fmt::format("pres{}-0", id), fmt::format("pres{}-1", id)};
-    veth_ = {fmt::format("vp{}a", id), fmt::format("vp{}b", id)};
-    subnet_ = fmt::format("10.232.{}", id % 250);
-    if (::geteuid() != 0) {
-      reason_ = "not root: ip netns add needs CAP_SYS_ADMIN";
-      return;
-    }
-    for (const auto& name : names_) {
-      if (!run("ip netns add " + name)) {
-        reason_ = "ip netns add failed here (no permission for network namespaces?)";
-        return;
-      }
-      created_.push_back(name);
-      run("ip -n " + name + " link set lo up");
-    }
-    bool ok = run(fmt::format("ip link add {} netns {} type veth peer name {} netns {}", veth_[0],
-                              names_[0], veth_[1], names_[1]));
-    for (int i = 0; ok && i < 2; ++i) {
-      ok = run(fmt::format("ip -n {} addr add {}/24 dev {}", names_[i], address(i), veth_[i])) &&
-           run(fmt::format("ip -n {} link set {} up", names_[i], veth_[i])) &&
-           run(fmt::format("ip -n {} route add 224.0.0.0/4 dev {}", names_[i], veth_[i]));
-    }
-    if (!ok) reason_ = "could not set up the veth pair and its multicast routes";
+// Two hosts joined by a veth pair with a route for 224.0.0.0/4 on each end (tests/support/netns.h).
+struct TwoHosts : NetworkNamespaces {
+  TwoHosts() : NetworkNamespaces(2, true) {
+    if (usable()) route_multicast();
   }
-  ~TwoHosts() {
-    for (const auto& name : created_) run("ip netns del " + name);
-  }
-  TwoHosts(const TwoHosts&) = delete;
-  TwoHosts& operator=(const TwoHosts&) = delete;
-
-  bool usable() const { return reason_.empty(); }
-  const std::string& reason() const { return reason_; }
-  std::vector<std::string> exec(int i) const {
-    return {"/usr/sbin/ip", "netns", "exec", names_[static_cast<std::size_t>(i)]};
-  }
-  std::string address(int i) const { return fmt::format("{}.{}", subnet_, i + 1); }
-
- private:
-  static bool run(const std::string& command) {
-    return run_command(command + " >/dev/null 2>&1").exit_code == 0;
-  }
-  std::vector<std::string> names_;
-  std::vector<std::string> created_;
-  std::vector<std::string> veth_;
-  std::string subnet_;
-  std::string reason_;
 };
 
-void skip(const std::string& why) {
-  std::fprintf(stderr, "SKIPPED: %s\n", why.c_str());
-  MESSAGE("SKIPPED: " << why);
-}
+// A namespace with only loopback: no route for 239.255.78.90 (lo is not multicast).
+struct Lonely : NetworkNamespaces {
+  Lonely() : NetworkNamespaces(1, false) {}
+};
 
 }  // namespace
 
@@ -143,17 +97,9 @@ TEST_CASE("netns: a chat with no multicast route says so once and chats on") {
   TwoHosts hosts;
   if (!hosts.usable()) return skip(hosts.reason());
   TempDir dir;
-  // In a namespace of its own, only loopback: no route for 239.255.78.90 (lo is not multicast).
-  struct Lonely {
-    std::string name = fmt::format("presl{}", ::getpid() % 100000);
-    Lonely() {
-      run_command("ip netns add " + name + " >/dev/null 2>&1");
-      run_command("ip -n " + name + " link set lo up >/dev/null 2>&1");
-    }
-    ~Lonely() { run_command("ip netns del " + name + " >/dev/null 2>&1"); }
-  } lonely;
-  auto a = start_chat(dir, "a", {"--bind", "127.0.0.1"},
-                      {"/usr/sbin/ip", "netns", "exec", lonely.name}, Discovery::on);
+  Lonely lonely;
+  if (!lonely.usable()) return skip(lonely.reason());
+  auto a = start_chat(dir, "a", {"--bind", "127.0.0.1"}, lonely.exec(0), Discovery::on);
   a.type("/who");
   const auto who = a.process->wait_for_stdout("no peers seen", kWait);
   a.type("/quit");
