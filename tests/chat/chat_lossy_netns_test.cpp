@@ -418,16 +418,12 @@ TEST_CASE(
   ChildProcess socat({"/usr/sbin/ip", "netns", "exec", hosts.name(1), "socat", "-u",
                       fmt::format("UDP6-RECV:{}", kChatPort), "CREATE:" + received});
   REQUIRE(bound_in(hosts, 1, kChatPort));
+  // --eol lf, the default a user gets (the harness passes --eol none unless told otherwise).
   auto a = start_announcing(
-      dir, "a", {"--port", "7890", "--name", "alice", "--peer", hosts.address(1) + ":7890"},
+      dir, "a",
+      {"--port", "7890", "--name", "alice", "--eol", "lf", "--peer", hosts.address(1) + ":7890"},
       hosts.exec(0));
-  // The typed text plus the default line end (--eol lf); a chat that has no --eol yet sends the
-  // text alone, as the classic Python chat does.
-  const bool has_eol =
-      run_program({program_path("udp-chat"), "--help"}).stdout_text.find("--eol") !=
-      std::string::npos;
-  const std::string end = has_eol ? "\n" : "";
-  const std::string expected = "hello plain" + end + "second line" + end;
+  const std::string expected = "hello plain\nsecond line\n";
   a.type("hello plain");
   a.type("second line");
   CHECK(eventually([&] { return read_file(received) == expected; }, kWait));

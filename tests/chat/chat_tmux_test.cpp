@@ -228,10 +228,10 @@ TEST_CASE("menu prompts keep the cursor on the prompt line") {
   CHECK(on_prompt_line("choose 1 or 2:"));
   chat.tmux.type("1");
   chat.tmux.keys({"Enter"});
-  CHECK(on_prompt_line("peer IP address"));
+  CHECK(on_prompt_line("IP address"));
   chat.tmux.type("127.0.0.1");
   chat.tmux.keys({"Enter"});
-  CHECK(on_prompt_line("peer port"));
+  CHECK(on_prompt_line("port"));
   chat.tmux.type(std::to_string(peer.port));
   chat.tmux.keys({"Enter"});
   REQUIRE(chat.tmux.wait_for_text("sending to 127.0.0.1:"));
