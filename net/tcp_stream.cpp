@@ -1,5 +1,7 @@
 #include "net/tcp_stream.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -14,7 +16,18 @@ namespace net {
 
 namespace {
 
-std::error_code last_error() { return {errno, std::system_category()}; }
+std::error_code last_error() {
+  return {errno, std::system_category()};
+}
+
+// True when the connection was reset: the kernel moved it to CLOSE without our close(). A
+// stream we shut down ourselves is still in FIN_WAIT or CLOSING.
+bool connection_reset(int fd) {
+  tcp_info info{};
+  socklen_t length = sizeof(info);
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return false;
+  return info.tcpi_state == TCP_CLOSE;
+}
 
 timeval to_timeval(std::optional<TcpStream::Duration> timeout) {
   if (!timeout) return timeval{0, 0};  // zero means "no timeout" to the kernel
@@ -140,8 +153,13 @@ IoResult TcpStream::write_all(std::span<const std::byte> data) {
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       total.status = IoStatus::timed_out;
+    } else if (sent < 0 && errno == EPIPE && !connection_reset(socket_.native_handle())) {
+      total.status = IoStatus::eof;  // we shut the stream down (shutdown_both on a stop)
     } else if (sent < 0 && errno == EPIPE) {
-      total.status = IoStatus::eof;  // we (or the peer) shut the stream down
+      // The peer's RST was reported by an earlier call (or consumed by the kernel's own error
+      // path), so the send says only EPIPE: name the real cause, as a read would have.
+      total.status = IoStatus::failed;
+      total.error = std::make_error_code(std::errc::connection_reset);
     } else {
       total.status = IoStatus::failed;
       total.error = last_error();
