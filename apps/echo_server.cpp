@@ -53,6 +53,23 @@ int main(int argc, char** argv) {
       ->check(app::whole_number(64, 65536));
   auto* quiet_flag = cli.add_flag("--quiet,-q", quiet, "no per-connection lines");
   cli.add_flag("--verbose,-v", verbose, "also show the data, escaped")->excludes(quiet_flag);
+  app::set_help_layout(
+      cli, {.groups = {{"Listening", {"--bind", "--port", "--allow"}},
+                       {"Connections", {"--max-conns", "--idle-timeout", "--stack-size"}},
+                       {"Output", {"--quiet", "--verbose"}}},
+            .labels = {{"--port", "PORT"}, {"--stack-size", "KIB"}},
+            .footer = "Started by systemd with a listening socket (echo-server.socket), the\n"
+                      "server serves that socket and ignores --bind and --port.\n"
+                      "\n"
+                      "Examples:\n"
+                      "  echo-server\n"
+                      "      port 12000, IPv4 and IPv6\n"
+                      "  echo-server --bind 127.0.0.1 --port 0\n"
+                      "      loopback only, on a port the kernel picks\n"
+                      "  echo-server --allow 10.0.0.0/8 --max-conns 1000 --idle-timeout 60\n"
+                      "      the local network only, at most 1000 at once, idle ones closed\n"
+                      "  printf 'hello\\n' | nc -N localhost 12000\n"
+                      "      a client: prints hello"});
   if (const int code = app::parse_command_line(cli, argc, argv, diagnostics); code >= 0) {
     return code;
   }

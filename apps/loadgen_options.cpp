@@ -79,6 +79,30 @@ LoadgenCommandLine::LoadgenCommandLine()
   cli.require_subcommand(1);
   add_tcp_options(cli, tcp);
   add_udp_options(cli, udp);
+  set_help_layout(cli, {.groups = {},
+                        .labels = {},
+                        .footer = "Examples:\n"
+                                  "  loadgen tcp 127.0.0.1:12000 -c 100 -s 64 -d 10\n"
+                                  "      100 connections of 64-byte messages for 10 s\n"
+                                  "  loadgen tcp [::1]:12000 --rate 20000 --json run.json\n"
+                                  "      20000 messages/s, every figure to run.json\n"
+                                  "  loadgen udp 127.0.0.1:7890 -n 10000 --rate 5000\n"
+                                  "      10000 numbered datagrams at 5000/s"});
+  set_help_layout(*tcp.cli,
+                  {.groups = {{"Load", {"-c", "-s", "-d", "--depth", "--rate", "--warmup"}},
+                              {"Connecting", {"--connect-rate", "--connect-timeout", "--threads"}},
+                              {"Output", {"--json"}}},
+                   .labels = {{"-s", "BYTES"}, {"--json", "FILE"}},
+                   .footer = "Examples:\n"
+                             "  loadgen tcp 127.0.0.1:12000 -c 100 -s 64 -d 10\n"
+                             "      100 connections of 64-byte messages for 10 s\n"
+                             "  loadgen tcp [::1]:12000 -c 10 --rate 20000 --json -\n"
+                             "      20000 messages/s, every figure as JSON on stdout"});
+  set_help_layout(*udp.cli, {.groups = {{"Flood", {"-n", "--rate", "-s"}}, {"Output", {"--json"}}},
+                             .labels = {{"-s", "BYTES"}, {"--json", "FILE"}},
+                             .footer = "Examples:\n"
+                                       "  loadgen udp 127.0.0.1:7890 -n 10000 --rate 5000\n"
+                                       "      10000 numbered datagrams at 5000/s"});
 }
 
 }  // namespace app

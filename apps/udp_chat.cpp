@@ -12,6 +12,7 @@
 #include "base/diagnostics.h"
 #include "base/signal_waiter.h"
 #include "chat/chat_session.h"
+#include "chat/command_parser.h"
 #include "chat/sender.h"
 #include "chat/text_encoding.h"
 #include "net/endpoint.h"
@@ -25,6 +26,28 @@ constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
 
 // How long the end of the program waits for a /peer name lookup that the stop left running.
 constexpr auto kLookupGrace = std::chrono::milliseconds(500);
+
+// The footer of --help: the commands a user types in the chat (chat::command_help, also what
+// /help prints, minus its own heading) and examples.
+std::string help_footer() {
+  std::string commands(chat::command_help());
+  if (const auto first_end = commands.find('\n');
+      first_end != std::string::npos && commands.substr(0, first_end).ends_with(":")) {
+    commands.erase(0, first_end + 1);
+  }
+  return "Chat commands (typed as a line of their own):\n" + commands +
+         "\n"
+         "\n"
+         "Examples:\n"
+         "  udp-chat --peer 192.168.1.20:7890\n"
+         "      chat with another udp-chat (or any UDP peer) on that machine\n"
+         "  udp-chat --port 0 --no-log\n"
+         "      a port the kernel picks, no chat log\n"
+         "  udp-chat --menu\n"
+         "      the classic menu: 1 send / 2 quit, then IP, port and lines\n"
+         "  nc -u localhost 7890\n"
+         "      a peer without udp-chat: type lines to it";
+}
 
 }  // namespace
 
@@ -54,6 +77,11 @@ int main(int argc, char** argv) {
   cli.add_option("--linger", linger, "after the end of input, keep receiving for SECS")
       ->capture_default_str()
       ->check(app::seconds(/*zero_allowed=*/true));
+  app::set_help_layout(cli, {.groups = {{"Network", {"--bind", "--port", "--peer"}},
+                                        {"Chat log", {"--log", "--no-log"}},
+                                        {"Chat", {"--menu", "--encoding", "--linger"}}},
+                             .labels = {{"--port", "PORT"}, {"--log", "FILE"}},
+                             .footer = help_footer()});
   if (const int code = app::parse_command_line(cli, argc, argv, diagnostics); code >= 0) {
     return code;
   }
