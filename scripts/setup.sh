@@ -9,6 +9,7 @@ packages=(
   netcat-openbsd ncat socat iproute2 procps psmisc                   # real peers and /proc tools
   libcap2-bin util-linux                                             # setcap, setpriv, prlimit
   gnuplot-nox python3                                                # load-test plots and tables
+  help2man man-db lintian systemd                                    # man pages, the .deb's checks
 )
 
 missing=()
