@@ -122,6 +122,10 @@ IoResult TcpStream::read_some(std::span<std::byte> buffer) {
     if (got == 0) return {0, IoStatus::eof, {}};
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return {0, IoStatus::timed_out, {}};
+    // A RST after the peer's FIN (it half-closed, then closed with data unread, as `socat -u
+    // ...,shut-down` does) is reported as EPIPE rather than ECONNRESET: the same reset.
+    if (errno == EPIPE)
+      return {0, IoStatus::failed, std::make_error_code(std::errc::connection_reset)};
     return {0, IoStatus::failed, last_error()};
   }
 }
@@ -156,8 +160,8 @@ IoResult TcpStream::write_all(std::span<const std::byte> data) {
     } else if (sent < 0 && errno == EPIPE && !connection_reset(socket_.native_handle())) {
       total.status = IoStatus::eof;  // we shut the stream down (shutdown_both on a stop)
     } else if (sent < 0 && errno == EPIPE) {
-      // The peer's RST was reported by an earlier call (or consumed by the kernel's own error
-      // path), so the send says only EPIPE: name the real cause, as a read would have.
+      // The peer's RST came after its FIN, or an earlier call was told of it: the send says only
+      // EPIPE. Name the real cause.
       total.status = IoStatus::failed;
       total.error = std::make_error_code(std::errc::connection_reset);
     } else {

@@ -54,9 +54,9 @@ struct PassedSocket {
 // the exec turns into the server; "$PPID" is the test), then execs the server with its options.
 std::vector<std::string> activate(int fd, const std::string& pid_word) {
   const auto n = std::to_string(fd);
-  return {"/bin/bash", "-c",
-          "exec 3<&" + n + " " + n + "<&-; export LISTEN_FDS=1 LISTEN_PID=" + pid_word +
-              "; exec \"$@\"",
+  // Already 3 when the test process had fd 3 free: then there is nothing to move.
+  const std::string move = fd == 3 ? "" : "exec 3<&" + n + " " + n + "<&-; ";
+  return {"/bin/bash", "-c", move + "export LISTEN_FDS=1 LISTEN_PID=" + pid_word + "; exec \"$@\"",
           "activate"};
 }
 
