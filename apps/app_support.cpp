@@ -4,6 +4,9 @@
 #include <charconv>
 #include <cstdio>
 #include <functional>
+#include <memory>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -87,9 +90,158 @@ std::string near_miss(const CLI::App& cli, std::string_view word) {
 
 }  // namespace
 
+namespace {
+
+constexpr std::size_t kHelpWidth = 79;   // one terminal line, and what help2man expects
+constexpr std::size_t kHelpColumn = 32;  // where descriptions start
+constexpr std::string_view kGeneralGroup = "General";
+
+// `text` word-wrapped to kHelpWidth, continuation lines indented to kHelpColumn.
+std::string wrap(std::string_view text, std::size_t first_column) {
+  std::string out;
+  std::size_t column = first_column;
+  std::istringstream words{std::string(text)};
+  bool line_start = true;
+  for (std::string word; words >> word;) {
+    if (!line_start && column + 1 + word.size() > kHelpWidth) {
+      out += '\n';
+      out.append(kHelpColumn, ' ');
+      column = kHelpColumn;
+      line_start = true;
+    }
+    if (!line_start) {
+      out += ' ';
+      ++column;
+    }
+    out += word;
+    column += word.size();
+    line_start = false;
+  }
+  return out;
+}
+
+// "  LEFT            description" with the description at kHelpColumn (or two spaces after a
+// long LEFT), wrapped.
+std::string help_row(const std::string& left, const std::string& description) {
+  std::string row = "  " + left;
+  if (description.empty()) return row + "\n";
+  if (row.size() + 2 <= kHelpColumn) {
+    row.append(kHelpColumn - row.size(), ' ');
+  } else {
+    row += "  ";
+  }
+  return row + wrap(description, row.size()) + "\n";
+}
+
+// The layout of app::HelpLayout (see app_support.h) for CLI11's help output. Threading: called
+// by CLI11 on the thread that parses the command line (main).
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_help(const CLI::App* app, std::string name, CLI::AppFormatMode) const override {
+    std::string out;
+    if (!app->get_description().empty()) out += app->get_description() + "\n\n";
+    out += "Usage: " + name;
+    const auto options = app->get_options({});
+    const auto positionals =
+        app->get_options([](const CLI::Option* option) { return option->get_positional(); });
+    if (positionals.size() < options.size()) out += " [OPTIONS]";
+    for (const auto* positional : positionals) out += " " + value_label(*positional);
+    const auto commands = app->get_subcommands({});
+    if (!commands.empty()) out += " COMMAND [OPTIONS]";
+    out += "\n";
+    if (!positionals.empty()) {
+      out += "\nArguments:\n";
+      for (const auto* positional : positionals) {
+        out += help_row(value_label(*positional), positional->get_description());
+      }
+    }
+    if (!commands.empty()) {
+      out += "\nCommands:\n";
+      for (const auto* command : commands) {
+        out += help_row(command->get_name(), command->get_description());
+      }
+    }
+    std::vector<std::string> groups = app->get_groups();
+    std::stable_partition(groups.begin(), groups.end(),
+                          [](const std::string& group) { return group != kGeneralGroup; });
+    for (const auto& group : groups) {
+      const auto in_group = app->get_options([&group](const CLI::Option* option) {
+        return option->get_group() == group && option->nonpositional();
+      });
+      if (group.empty() || in_group.empty()) continue;
+      out += "\n" + group + ":\n";
+      for (const auto* option : in_group) out += make_option(option, false);
+    }
+    if (!commands.empty()) {
+      out += fmt::format("\nRun '{} COMMAND --help' for the options of a command.\n", name);
+    }
+    if (!app->get_footer().empty()) out += "\n" + app->get_footer() + "\n";
+    return out;
+  }
+
+  std::string make_option(const CLI::Option* option, bool) const override {
+    std::string left;
+    const auto& shorts = option->get_snames();
+    left = shorts.empty() ? "    " : "-" + shorts.front() + ", ";
+    const auto& longs = option->get_lnames();
+    if (!longs.empty()) {
+      left += "--" + longs.front();
+    } else if (!shorts.empty()) {
+      left.resize(left.size() - 2);  // a short name alone: no trailing ", "
+    }
+    if (option->get_expected_max() != 0) left += " " + value_label(*option);
+    std::string description = option->get_description();
+    if (option->get_expected_max() != 0 && !option->get_default_str().empty()) {
+      description += fmt::format(" (default {})", option->get_default_str());
+    }
+    for (const auto* excluded : option->get_excludes()) {
+      description += fmt::format(" (not with {})", excluded->get_name());
+    }
+    return help_row(left, description);
+  }
+};
+
+}  // namespace
+
+std::string value_label(const CLI::Option& option) {
+  if (!option.get_option_text().empty()) return option.get_option_text();
+  const std::string full = option.get_type_name();  // "UINT:0..65535", "TEXT:HOST:PORT"
+  const auto colon = full.find(':');
+  const std::string type = full.substr(0, colon);
+  const std::string check = colon == std::string::npos ? "" : full.substr(colon + 1);
+  static const std::regex kRange(R"(\d+\.\.\d+)");
+  if (check.starts_with('{') && check.ends_with('}')) {
+    std::string choices = check.substr(1, check.size() - 2);
+    std::replace(choices.begin(), choices.end(), ',', '|');
+    return choices;
+  }
+  if (check == "PER_S") return "RATE";
+  if (!check.empty() && !std::regex_match(check, kRange)) return check;
+  if (type == "UINT" || type == "INT" || !check.empty()) return "N";
+  if (type == "FLOAT") return "NUM";
+  return type.empty() ? "VALUE" : type;
+}
+
+void set_help_layout(CLI::App& cli, const HelpLayout& layout) {
+  const auto formatter = std::make_shared<HelpFormatter>();
+  cli.formatter(formatter);
+  for (auto* command : cli.get_subcommands({})) command->formatter(formatter);
+  cli.set_help_flag("-h,--help", "print this help, then exit")->group(std::string(kGeneralGroup));
+  for (const auto& [title, names] : layout.groups) {
+    for (const auto& name : names) {
+      if (auto* option = cli.get_option_no_throw(name)) option->group(title);
+    }
+  }
+  for (const auto& [name, label] : layout.labels) {
+    if (auto* option = cli.get_option_no_throw(name)) option->option_text(label);
+  }
+  cli.footer(layout.footer);
+}
+
 int parse_command_line(CLI::App& cli, int argc, char** argv, base::Diagnostics& diagnostics) {
   cli.set_version_flag("--version", fmt::format("{} {}", cli.get_name(), SUITE_VERSION),
-                       "print the program's name and version, then exit");
+                       "print the program's name and version, then exit")
+      ->group(std::string(kGeneralGroup));
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -99,6 +251,11 @@ int parse_command_line(CLI::App& cli, int argc, char** argv, base::Diagnostics& 
   } catch (const CLI::ParseError& error) {
     if (error.get_exit_code() == 0) return cli.exit(error);
     std::string message = error.what();
+    // CLI11 says "--port: 1 required UINT:0..65535 missing" for an option given no value.
+    static const std::regex kMissingValue(R"((\S+): \d+ required .* missing)");
+    if (std::smatch match; std::regex_match(message, match, kMissingValue)) {
+      message = match[1].str() + " needs a value";
+    }
     for (int i = 1; i < argc; ++i) {
       const std::string_view word = argv[i];
       if (word == "--") break;

@@ -7,7 +7,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -24,6 +27,29 @@ void flush_lines_always();
 // One-line usage error through the diagnostics sink, ending in "(try --help)"; returns
 // kExitUsage.
 int usage_error(base::Diagnostics& diagnostics, std::string_view message);
+
+// How --help lays out a program's options, in the conventions of ncat and iperf3: a summary
+// line, "Usage:", the options in titled groups (General, with --help and --version, last), one
+// row per option as `-q, --quiet` or `    --port PORT`, its description and `(default X)` on
+// the same line, wrapped at 79 columns, then a footer with examples. help2man turns this text
+// into the man pages, so its headings ("Usage:", "Examples:") are the ones help2man knows.
+struct HelpLayout {
+  // Group title and the options in it, by any of their names ("--port"); options not named stay
+  // in "Options".
+  std::vector<std::pair<std::string, std::vector<std::string>>> groups;
+  // Value labels chosen by the program ({"--port", "PORT"}); other options get one from their
+  // checks (SECS, ADDR, CIDR, HOST:PORT, RATE, N, utf8|gbk|hex), the same in every program.
+  std::vector<std::pair<std::string, std::string>> labels;
+  std::string footer;  // printed after the options, e.g. "Examples:\n  echo-server --port 7\n"
+};
+
+// Applies `layout` to `cli` (not to its subcommands, which get their own layouts) and gives
+// `cli` and every subcommand the suite's help formatter. Call after the options are added.
+void set_help_layout(CLI::App& cli, const HelpLayout& layout);
+
+// The value label --help shows for `option`: the program's choice if it set one, else one
+// derived from its type and checks ("UINT:0..65535" -> N, "FLOAT:SECS" -> SECS).
+std::string value_label(const CLI::Option& option);
 
 // Adds --version ("echo-server 0.1.0", the project's version from CMake) and parses, mapping
 // CLI11's outcomes to the contract. Returns -1 to go on, or an exit code.

@@ -2,8 +2,12 @@
 // in docs/design.md; the parts live in net/ and base/.
 #include <unistd.h>
 
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "apps/app_support.h"
 #include "base/diagnostics.h"
@@ -12,12 +16,17 @@
 #include "net/echo_session.h"
 #include "net/endpoint.h"
 #include "net/server_log.h"
+#include "net/socket_activation.h"
 #include "net/tcp_listener.h"
 #include "net/thread_per_connection_server.h"
 
 int main(int argc, char** argv) {
   base::reexec_with_lean_thread_memory(argv);  // one resident stack page per connection thread
-  base::SignalWaiter signals("echo-server");   // first: also ignores SIGPIPE, for every thread
+  // Before any thread starts: this reads and clears LISTEN_PID/LISTEN_FDS. The re-exec above
+  // keeps the pid, the environment and the passed descriptors (docs/design.md, "Socket
+  // activation").
+  const std::vector<int> passed_listeners = net::take_listen_fds();
+  base::SignalWaiter signals("echo-server");  // first: also ignores SIGPIPE, for every thread
   app::flush_lines_always();
   base::Diagnostics diagnostics(STDERR_FILENO, "echo-server");
   std::string bind = "::";
@@ -44,6 +53,23 @@ int main(int argc, char** argv) {
       ->check(app::whole_number(64, 65536));
   auto* quiet_flag = cli.add_flag("--quiet,-q", quiet, "no per-connection lines");
   cli.add_flag("--verbose,-v", verbose, "also show the data, escaped")->excludes(quiet_flag);
+  app::set_help_layout(
+      cli, {.groups = {{"Listening", {"--bind", "--port", "--allow"}},
+                       {"Connections", {"--max-conns", "--idle-timeout", "--stack-size"}},
+                       {"Output", {"--quiet", "--verbose"}}},
+            .labels = {{"--port", "PORT"}, {"--stack-size", "KIB"}},
+            .footer = "Started by systemd with a listening socket (echo-server.socket), the\n"
+                      "server serves that socket and ignores --bind and --port.\n"
+                      "\n"
+                      "Examples:\n"
+                      "  echo-server\n"
+                      "      port 12000, IPv4 and IPv6\n"
+                      "  echo-server --bind 127.0.0.1 --port 0\n"
+                      "      loopback only, on a port the kernel picks\n"
+                      "  echo-server --allow 10.0.0.0/8 --max-conns 1000 --idle-timeout 60\n"
+                      "      the local network only, at most 1000 at once, idle ones closed\n"
+                      "  printf 'hello\\n' | nc -N localhost 12000\n"
+                      "      a client: prints hello"});
   if (const int code = app::parse_command_line(cli, argc, argv, diagnostics); code >= 0) {
     return code;
   }
@@ -65,16 +91,25 @@ int main(int argc, char** argv) {
   try {
     base::set_default_thread_stack_size(stack_kib * 1024);
     base::raise_open_file_limit();  // one descriptor per connection: take what the system allows
-    net::TcpListener listener(net::parse_address(bind), port);
+    // A listener passed by systemd (echo-server.socket) replaces --bind and --port.
+    if (passed_listeners.size() > 1) {
+      throw std::runtime_error(fmt::format(
+          "systemd passed {} sockets; echo-server serves one (one ListenStream= in the .socket)",
+          passed_listeners.size()));
+    }
+    const auto listener =
+        passed_listeners.empty()
+            ? std::make_unique<net::TcpListener>(net::parse_address(bind), port)
+            : std::make_unique<net::TcpListener>(net::TcpListener::Inherited{passed_listeners[0]});
     auto handler = [&log](net::TcpStream& stream, const net::ConnectionInfo& info) {
       if (!log.verbose()) return net::echo_session(stream);
       return net::echo_session(stream,
                                [&](std::span<const std::byte> data) { log.data(info, data); });
     };
-    net::ThreadPerConnectionServer server(listener, limits, handler, log);
+    net::ThreadPerConnectionServer server(*listener, limits, handler, log);
     const auto stopper = signals.call_on_signal([&server] { server.stop(); });
     // Said only now, with the server's own threads running, so that the line means "ready".
-    std::printf("listening on %s\n", net::format_endpoint(listener.local_endpoint()).c_str());
+    std::printf("listening on %s\n", net::format_endpoint(listener->local_endpoint()).c_str());
     server.run();  // returns after stop(), every connection thread joined
     diagnostics.line(net::summary_line(server.stats()));
     return 0;

@@ -94,14 +94,39 @@ LoadgenCommandLine::LoadgenCommandLine()
   add_tcp_options(cli, tcp);
   add_udp_options(cli, udp);
   add_merge_options(cli, merge);
-  cli.footer(
-      "Exit: 0 when nothing failed; 1 on any error, mismatch, short echo, connect failure or\n"
-      "UDP send error (one stderr line says which), or when it cannot run; 2 for usage errors.\n"
-      "Examples:\n"
-      "  loadgen tcp 127.0.0.1:7000 -c 100 -d 10\n"
-      "  loadgen tcp 127.0.0.1:7000 -c 50 --rate 20000 --json run.json\n"
-      "  loadgen tcp 127.0.0.1:7000 -d 5 --json - | python3 -m json.tool\n"
-      "  loadgen merge host1.json host2.json --json all.json");
+  set_help_layout(cli,
+                  {.groups = {},
+                   .labels = {},
+                   .footer = "Exit status: 0 when nothing failed; 1 on any error, mismatch, short\n"
+                             "echo, connect failure or UDP send error (one stderr line says\n"
+                             "which), or when it cannot run; 2 for usage errors.\n"
+                             "\n"
+                             "Examples:\n"
+                             "  loadgen tcp 127.0.0.1:12000 -c 100 -s 64 -d 10\n"
+                             "      100 connections of 64-byte messages for 10 s\n"
+                             "  loadgen tcp [::1]:12000 --rate 20000 --json run.json\n"
+                             "      20000 messages/s, every figure to run.json\n"
+                             "  loadgen tcp 127.0.0.1:12000 -d 5 --json - | python3 -m json.tool\n"
+                             "      the JSON report alone on stdout\n"
+                             "  loadgen merge host1.json host2.json --json all.json\n"
+                             "      runs from several load machines as one report\n"
+                             "  loadgen udp 127.0.0.1:7890 -n 10000 --rate 5000\n"
+                             "      10000 numbered datagrams at 5000/s"});
+  set_help_layout(*tcp.cli,
+                  {.groups = {{"Load", {"-c", "-s", "-d", "--depth", "--rate", "--warmup"}},
+                              {"Connecting", {"--connect-rate", "--connect-timeout", "--threads"}},
+                              {"Output", {"--json"}}},
+                   .labels = {{"-s", "BYTES"}, {"--json", "FILE"}},
+                   .footer = "Examples:\n"
+                             "  loadgen tcp 127.0.0.1:12000 -c 100 -s 64 -d 10\n"
+                             "      100 connections of 64-byte messages for 10 s\n"
+                             "  loadgen tcp [::1]:12000 -c 10 --rate 20000 --json -\n"
+                             "      20000 messages/s, every figure as JSON on stdout"});
+  set_help_layout(*udp.cli, {.groups = {{"Flood", {"-n", "--rate", "-s"}}, {"Output", {"--json"}}},
+                             .labels = {{"-s", "BYTES"}, {"--json", "FILE"}},
+                             .footer = "Examples:\n"
+                                       "  loadgen udp 127.0.0.1:7890 -n 10000 --rate 5000\n"
+                                       "      10000 numbered datagrams at 5000/s"});
 }
 
 }  // namespace app

@@ -12,9 +12,10 @@
 #include "base/diagnostics.h"
 #include "base/signal_waiter.h"
 #include "chat/chat_session.h"
+#include "chat/command_parser.h"
+#include "chat/line_end.h"
 #include "chat/presence.h"
 #include "chat/protocol.h"
-#include "chat/line_end.h"
 #include "chat/sender.h"
 #include "chat/text_encoding.h"
 #include "net/endpoint.h"
@@ -39,6 +40,28 @@ asio::ip::address bind_address(const std::string& text, std::uint16_t port) {
   } catch (const net::InvalidArgument&) {
     return net::resolve_udp(net::HostPort{text, port}).front().address();
   }
+}
+
+// The footer of --help: the commands a user types in the chat (chat::command_help, also what
+// /help prints, minus its own heading) and examples.
+std::string help_footer() {
+  std::string commands(chat::command_help());
+  if (const auto first_end = commands.find('\n');
+      first_end != std::string::npos && commands.substr(0, first_end).ends_with(":")) {
+    commands.erase(0, first_end + 1);
+  }
+  return "Chat commands (typed as a line of their own):\n" + commands +
+         "\n"
+         "\n"
+         "Examples:\n"
+         "  udp-chat --peer 192.168.1.20:7890\n"
+         "      chat with another udp-chat (or any UDP peer) on that machine\n"
+         "  udp-chat --port 0 --no-log\n"
+         "      a port the kernel picks, no chat log\n"
+         "  udp-chat --menu\n"
+         "      the classic menu: 1 send / 2 quit, then IP, port and lines\n"
+         "  nc -u localhost 7890\n"
+         "      a peer without udp-chat: type lines to it";
 }
 
 }  // namespace
@@ -92,6 +115,13 @@ int main(int argc, char** argv) {
                  "never")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  app::set_help_layout(
+      cli, {.groups = {{"Network", {"--bind", "--port", "--peer"}},
+                       {"Chat log", {"--log", "--no-log", "--history"}},
+                       {"Chat", {"--menu", "--encoding", "--eol", "--linger"}},
+                       {"LAN presence and receipts", {"--name", "--no-discovery", "--receipts"}}},
+            .labels = {{"--port", "PORT"}, {"--log", "FILE"}, {"--name", "NAME"}},
+            .footer = help_footer()});
   if (const int code = app::parse_command_line(cli, argc, argv, diagnostics); code >= 0) {
     return code;
   }

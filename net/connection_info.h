@@ -18,7 +18,7 @@ struct ConnectionInfo {
 // Threading: a plain value.
 struct SessionEnd {
   std::uint64_t bytes = 0;  // payload bytes the session moved (the echo server: bytes echoed)
-  std::string reason;       // "closed by peer", "idle timeout", "reset: Connection reset by peer"
+  std::string reason;       // "closed by peer", "idle timeout", "reset", "error: ..."
   bool timed_out = false;
 };
 

@@ -10,10 +10,17 @@ namespace {
 
 SessionEnd ended(std::uint64_t bytes, const IoResult& io) {
   switch (io.status) {
-    case IoStatus::eof: return {bytes, "closed", false};
-    case IoStatus::timed_out: return {bytes, "idle timeout", true};
-    case IoStatus::failed: return {bytes, fmt::format("error: {}", io.error.message()), false};
-    case IoStatus::ok: break;
+    case IoStatus::eof:
+      return {bytes, "closed", false};
+    case IoStatus::timed_out:
+      return {bytes, "idle timeout", true};
+    case IoStatus::failed:
+      // A peer that closes with our echo unread in its buffer resets the connection (a one-way
+      // client such as `socat -u`): a normal way to end, said in one word.
+      if (io.error == std::errc::connection_reset) return {bytes, "reset", false};
+      return {bytes, fmt::format("error: {}", io.error.message()), false};
+    case IoStatus::ok:
+      break;
   }
   return {bytes, "closed", false};
 }
@@ -46,7 +53,8 @@ SessionEnd echo_loop(TcpStream& stream, NextBuffer&& next_buffer, const DataObse
 
 SessionEnd echo_session(TcpStream& stream, std::span<std::byte> buffer,
                         const DataObserver& observer) {
-  return echo_loop(stream, [buffer](std::size_t) { return buffer; }, observer);
+  return echo_loop(
+      stream, [buffer](std::size_t) { return buffer; }, observer);
 }
 
 SessionEnd echo_session(TcpStream& stream, const DataObserver& observer) {

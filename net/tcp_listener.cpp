@@ -1,9 +1,11 @@
 #include "net/tcp_listener.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 
+#include <fmt/format.h>
 #include <asio/ip/v6_only.hpp>
 
 #include "net/error.h"
@@ -74,6 +76,36 @@ TcpListener::TcpListener(const asio::ip::address& address, std::uint16_t port, i
   acceptor_.non_blocking(true, error);  // accept only after poll says so; never block in it
   if (error) throw_error(error, "configure", where);
   local_ = acceptor_.local_endpoint();
+}
+
+TcpListener::TcpListener(Inherited inherited) : acceptor_(io_) {
+  const int fd = inherited.fd;
+  const auto where = fmt::format("fd {}", fd);
+  int type = 0, listening = 0;
+  socklen_t length = sizeof(type);
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0) {
+    throw_errno("listening socket", where);
+  }
+  length = sizeof(listening);
+  ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length);
+  sockaddr_storage address{};
+  length = sizeof(address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  const bool inet = address.ss_family == AF_INET || address.ss_family == AF_INET6;
+  if (type != SOCK_STREAM || !inet || listening == 0) {
+    // The systemd unit decides what the socket is; say what is wrong with it, not errno.
+    throw_error(
+        std::make_error_code(std::errc::invalid_argument),
+        "listening socket " + where + " (expected a listening TCP socket over IPv4 or IPv6)");
+  }
+  const auto protocol = address.ss_family == AF_INET ? asio::ip::tcp::v4() : asio::ip::tcp::v6();
+  std::error_code error;
+  acceptor_.assign(protocol, fd, error);
+  if (error) throw_error(error, "listening socket", where);
+  acceptor_.non_blocking(true, error);  // accept only after poll says so; never block in it
+  if (error) throw_error(error, "configure", where);
+  local_ = acceptor_.local_endpoint(error);
+  if (error) throw_error(error, "listening socket", where);
 }
 
 TcpListener::~TcpListener() = default;

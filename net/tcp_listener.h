@@ -56,6 +56,13 @@ class TcpListener {
  public:
   // Throws net::Error ("bind [::]:12000: Address already in use").
   TcpListener(const asio::ip::address& address, std::uint16_t port, int backlog = 4096);
+  // Takes over `fd`, a socket already bound and listening (one a service manager passed, see
+  // net::take_listen_fds), and owns it from now on. Throws net::Error when `fd` is not a
+  // listening TCP socket over IPv4 or IPv6 ("listening socket fd 3: not a TCP socket").
+  struct Inherited {
+    int fd;
+  };
+  explicit TcpListener(Inherited inherited);
   ~TcpListener();
   TcpListener(const TcpListener&) = delete;
   TcpListener& operator=(const TcpListener&) = delete;

@@ -1,5 +1,7 @@
 #include "net/tcp_stream.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -14,7 +16,18 @@ namespace net {
 
 namespace {
 
-std::error_code last_error() { return {errno, std::system_category()}; }
+std::error_code last_error() {
+  return {errno, std::system_category()};
+}
+
+// True when the connection was reset: the kernel moved it to CLOSE without our close(). A
+// stream we shut down ourselves is still in FIN_WAIT or CLOSING.
+bool connection_reset(int fd) {
+  tcp_info info{};
+  socklen_t length = sizeof(info);
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return false;
+  return info.tcpi_state == TCP_CLOSE;
+}
 
 timeval to_timeval(std::optional<TcpStream::Duration> timeout) {
   if (!timeout) return timeval{0, 0};  // zero means "no timeout" to the kernel
@@ -109,6 +122,10 @@ IoResult TcpStream::read_some(std::span<std::byte> buffer) {
     if (got == 0) return {0, IoStatus::eof, {}};
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return {0, IoStatus::timed_out, {}};
+    // A RST after the peer's FIN (it half-closed, then closed with data unread, as `socat -u
+    // ...,shut-down` does) is reported as EPIPE rather than ECONNRESET: the same reset.
+    if (errno == EPIPE)
+      return {0, IoStatus::failed, std::make_error_code(std::errc::connection_reset)};
     return {0, IoStatus::failed, last_error()};
   }
 }
@@ -140,8 +157,13 @@ IoResult TcpStream::write_all(std::span<const std::byte> data) {
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       total.status = IoStatus::timed_out;
+    } else if (sent < 0 && errno == EPIPE && !connection_reset(socket_.native_handle())) {
+      total.status = IoStatus::eof;  // we shut the stream down (shutdown_both on a stop)
     } else if (sent < 0 && errno == EPIPE) {
-      total.status = IoStatus::eof;  // we (or the peer) shut the stream down
+      // The peer's RST came after its FIN, or an earlier call was told of it: the send says only
+      // EPIPE. Name the real cause.
+      total.status = IoStatus::failed;
+      total.error = std::make_error_code(std::errc::connection_reset);
     } else {
       total.status = IoStatus::failed;
       total.error = last_error();

@@ -12,6 +12,7 @@ packages=(
   libcap2-bin util-linux                                             # setcap, setpriv, prlimit
   gnuplot-nox python3                                                # load-test plots and tables
   libedit-dev tmux                                                   # chat's line editor; its tests
+  help2man man-db lintian systemd                                    # man pages, the .deb's checks
 )
 
 missing=()

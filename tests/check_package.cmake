@@ -12,11 +12,21 @@ if(NOT count EQUAL 1)
   message(FATAL_ERROR "expected one .deb in ${out}, found: ${debs}")
 endif()
 execute_process(COMMAND dpkg-deb --contents ${debs} OUTPUT_VARIABLE contents RESULT_VARIABLE result)
-foreach(program echo-server udp-chat loadgen)
-  if(NOT contents MATCHES "usr/bin/${program}\n")
-    message(FATAL_ERROR "the .deb lacks usr/bin/${program}:\n${contents}")
+foreach(path usr/bin/echo-server usr/bin/udp-chat usr/bin/loadgen
+             usr/share/man/man1/echo-server.1.gz usr/share/man/man1/udp-chat.1.gz
+             usr/share/man/man1/loadgen.1.gz usr/share/doc/echo-chat-suite/copyright
+             usr/share/doc/echo-chat-suite/changelog.Debian.gz
+             usr/share/doc/echo-chat-suite/README.md
+             usr/lib/systemd/system/echo-server.service usr/lib/systemd/system/echo-server.socket)
+  if(NOT contents MATCHES " \\./${path}\n")
+    message(FATAL_ERROR "the .deb lacks ${path}:\n${contents}")
   endif()
 endforeach()
+execute_process(COMMAND dpkg-deb --field ${debs} Maintainer Section Priority
+                OUTPUT_VARIABLE fields)
+if(fields MATCHES "localhost" OR NOT fields MATCHES "Section: net")
+  message(FATAL_ERROR "the .deb's control fields are not as planned:\n${fields}")
+endif()
 execute_process(COMMAND dpkg-deb --field ${debs} Depends OUTPUT_VARIABLE depends)
 if(NOT depends MATCHES "libfmt")
   message(FATAL_ERROR "the .deb does not depend on libfmt (shlibdeps failed?): '${depends}'")
