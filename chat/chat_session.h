@@ -34,13 +34,13 @@ struct ChatSettings {
   // The line editor's history file when stdin and stdout are a terminal (empty: none; nullopt:
   // chat::LineEditor::default_history_path(), under $XDG_STATE_HOME or ~/.local/state).
   std::optional<std::string> history_path;
-  int output_fd = 1;  // the screen (stdout)
-  std::string name = "?";                       // announced to the LAN (--name)
-  bool discovery = true;                        // presence on link-local multicast
+  int output_fd = 1;       // the screen (stdout)
+  std::string name = "?";  // announced to the LAN (--name)
+  bool discovery = true;   // presence on link-local multicast
   ReceiptMode receipts = ReceiptMode::automatic;
   RetransmitSchedule schedule;
-  LineEnd eol = LineEnd::lf;                    // appended to each sent line
-  std::size_t history_lines = 0;                // last lines of the log to show at start
+  LineEnd eol = LineEnd::lf;      // appended to each sent line
+  std::size_t history_lines = 0;  // last lines of the log to show at start
 };
 
 // One running chat on a bound socket: the terminal writer, the chat log, delivery receipts,

@@ -5,7 +5,7 @@
 namespace chat {
 
 DedupWindow::Verdict DedupWindow::accept(const asio::ip::udp::endpoint& peer, std::uint32_t session,
-                         std::uint32_t number) {
+                                         std::uint32_t number) {
   ++tick_;
   auto found = std::find_if(peers_.begin(), peers_.end(),
                             [&](const Peer& known) { return known.endpoint == peer; });

@@ -48,7 +48,7 @@ class DedupWindow {
     std::uint32_t session = 0;
     std::uint32_t highest = 0;
     std::bitset<kWindow> seen;  // bit i: highest - i was seen
-    std::uint64_t used = 0;  // tick of the last datagram, for eviction
+    std::uint64_t used = 0;     // tick of the last datagram, for eviction
   };
 
   std::size_t max_peers_;

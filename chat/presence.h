@@ -22,9 +22,8 @@ namespace chat {
 // When presence announces and when it takes a peer as gone (docs/design.md, "Presence").
 // Threading: a plain value.
 struct PresenceTiming {
-  std::vector<std::chrono::milliseconds> first{std::chrono::milliseconds(0),
-                                               std::chrono::milliseconds(330),
-                                               std::chrono::milliseconds(660)};
+  std::vector<std::chrono::milliseconds> first{
+      std::chrono::milliseconds(0), std::chrono::milliseconds(330), std::chrono::milliseconds(660)};
   std::chrono::milliseconds period{2000};
   std::chrono::milliseconds silence{10000};  // 5 missed periods
 };

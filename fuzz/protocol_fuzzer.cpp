@@ -88,8 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         static_cast<unsigned short>(7890 + sender / 16));
     switch (frame.kind) {
       case chat::Frame::Kind::message:
-        if (window.accept(from, frame.session, frame.number) ==
-            chat::DedupWindow::Verdict::first) {
+        if (window.accept(from, frame.session, frame.number) == chat::DedupWindow::Verdict::first) {
           // The same datagram again, at once, is a repeat.
           require(window.accept(from, frame.session, frame.number) ==
                   chat::DedupWindow::Verdict::repeat);
