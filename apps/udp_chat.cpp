@@ -120,7 +120,8 @@ int main(int argc, char** argv) {
                        {"Chat log", {"--log", "--no-log", "--history"}},
                        {"Chat", {"--menu", "--encoding", "--eol", "--linger"}},
                        {"LAN presence and receipts", {"--name", "--no-discovery", "--receipts"}}},
-            .labels = {{"--port", "PORT"}, {"--log", "FILE"}, {"--name", "NAME"}},
+            .labels =
+                {{"--port", "PORT"}, {"--log", "FILE"}, {"--name", "NAME"}, {"--receipts", "MODE"}},
             .footer = help_footer()});
   if (const int code = app::parse_command_line(cli, argc, argv, diagnostics); code >= 0) {
     return code;
