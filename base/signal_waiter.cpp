@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,12 +23,19 @@ std::atomic<int> first_signal{0};
 // the handlers are installed: a handler may only write() what already exists.
 char second_signal_line[256];
 std::size_t second_signal_length = 0;
+// The terminal mode to put back before the abrupt end (restore_terminal_on_abrupt_exit); the fd
+// is published last, so the handler never sees it with a half-written mode.
+termios saved_terminal_mode{};
+std::atomic<int> saved_terminal_fd{-1};
 
 extern "C" void on_stop_signal(int number) {
   int none = 0;
   if (!first_signal.compare_exchange_strong(none, number)) {
     [[maybe_unused]] const auto written =
         ::write(STDERR_FILENO, second_signal_line, second_signal_length);
+    if (const int terminal = saved_terminal_fd.load(); terminal >= 0) {
+      ::tcsetattr(terminal, TCSANOW, &saved_terminal_mode);
+    }
     // The exit_group system call itself, not _exit(): a sanitizer's _exit would first report the
     // threads this exit leaves running (that they are left is the point) and change the code.
     ::syscall(SYS_exit_group, 128 + number);
@@ -64,6 +72,13 @@ SignalWaiter::SignalWaiter(const char* program) {
 SignalWaiter::~SignalWaiter() {
   for (const int number : kStopSignals) set_disposition(number, SIG_DFL);
   active_waker.store(nullptr);
+}
+
+void SignalWaiter::restore_terminal_on_abrupt_exit(int terminal_fd) noexcept {
+  saved_terminal_fd.store(-1);
+  if (terminal_fd >= 0 && ::tcgetattr(terminal_fd, &saved_terminal_mode) == 0) {
+    saved_terminal_fd.store(terminal_fd);
+  }
 }
 
 int SignalWaiter::wait() {

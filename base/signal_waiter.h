@@ -41,6 +41,13 @@ class SignalWaiter {
   // so a main that finishes by itself, or throws, never hangs on it. Owning thread.
   std::jthread call_on_signal(std::function<void()> action);
 
+  // Remembers the terminal mode `terminal_fd` has now, so that the abrupt end by a second stop
+  // signal puts it back: a line editor leaves the terminal in its own mode while it waits for
+  // keys, and a shell left in that mode echoes nothing. tcsetattr() is async-signal-safe. Call
+  // before changing the mode; the last call wins. Any thread; takes effect for every later
+  // second signal, also without a SignalWaiter alive.
+  static void restore_terminal_on_abrupt_exit(int terminal_fd) noexcept;
+
  private:
   Waker waker_;
 };

@@ -18,6 +18,8 @@
 
 #include <fmt/format.h>
 
+#include "base/signal_waiter.h"
+
 namespace chat {
 
 namespace {
@@ -122,6 +124,9 @@ LineEditor::LineEditor(int input_fd, int output_fd, std::string history_path,
     freelocale(locale_);
     throw std::runtime_error("cannot duplicate the terminal's descriptors");
   }
+  // libedit keeps the terminal in its own mode while it waits for keys; a second Ctrl-C ends the
+  // process at once, and must not leave the user's shell in that mode.
+  base::SignalWaiter::restore_terminal_on_abrupt_exit(input_fd);
   LocaleScope scope(locale_);
   history_ = ::history_init();
   editor_ = ::el_init("udp-chat", in_, out_, out_);

@@ -1,10 +1,14 @@
 // The waker and the signal waiter: how a blocked thread is told to stop.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <thread>
 
 #include "base/signal_waiter.h"
@@ -73,4 +77,40 @@ TEST_CASE("signal waiter: a signal runs the watcher's action on its thread") {
     std::raise(SIGTERM);
   }
   CHECK(called);
+}
+
+// A line editor leaves the terminal in its own mode while it waits for keys; the abrupt end by a
+// second stop signal must put back the mode the terminal had, or the user's shell echoes nothing.
+// A pseudo-terminal stands in for the user's terminal; the child process plays the program.
+TEST_CASE("signal waiter: a second stop signal puts the remembered terminal mode back") {
+  const int controller = ::posix_openpt(O_RDWR | O_NOCTTY);
+  REQUIRE(controller >= 0);
+  REQUIRE(::grantpt(controller) == 0);
+  REQUIRE(::unlockpt(controller) == 0);
+  const int terminal = ::open(::ptsname(controller), O_RDWR | O_NOCTTY);
+  REQUIRE(terminal >= 0);
+  termios before{};
+  REQUIRE(::tcgetattr(terminal, &before) == 0);
+  REQUIRE((before.c_lflag & (ICANON | ECHO)) == (ICANON | ECHO));
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    base::SignalWaiter signals("test");
+    base::SignalWaiter::restore_terminal_on_abrupt_exit(terminal);
+    termios raw = before;
+    ::cfmakeraw(&raw);
+    if (::tcsetattr(terminal, TCSANOW, &raw) != 0) ::_exit(90);
+    ::raise(SIGTERM);  // the first: a clean stop begins (here nothing stops)
+    ::raise(SIGTERM);  // the second: the process ends at once, exit code 143
+    ::_exit(91);       // not reached
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
+  termios after{};
+  REQUIRE(::tcgetattr(terminal, &after) == 0);
+  CHECK((after.c_lflag & (ICANON | ECHO)) == (ICANON | ECHO));
+  ::close(terminal);
+  ::close(controller);
 }
