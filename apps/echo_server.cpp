@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> allow;
   std::size_t stack_kib = 256;
   bool quiet = false, verbose = false;
+  net::TcpListener::Options listen_options;
   CLI::App cli{"TCP echo server (RFC 862): one thread per connection", "echo-server"};
   cli.add_option("--bind", bind, "address to listen on (default :: = IPv4 and IPv6)")
       ->check(app::ip_address());
@@ -48,18 +49,20 @@ int main(int argc, char** argv) {
       ->check(app::seconds(/*zero_allowed=*/false));
   cli.add_option("--allow", allow, "accept only peers in this CIDR block (repeatable)")
       ->check(app::cidr_block());
+  cli.add_flag("--reuse-port", listen_options.reuse_port,
+               "share the port with other echo-servers started with it (SO_REUSEPORT)");
   cli.add_option("--stack-size", stack_kib, "stack of each connection thread, in KiB")
       ->capture_default_str()
       ->check(app::whole_number(64, 65536));
   auto* quiet_flag = cli.add_flag("--quiet,-q", quiet, "no per-connection lines");
   cli.add_flag("--verbose,-v", verbose, "also show the data, escaped")->excludes(quiet_flag);
   app::set_help_layout(
-      cli, {.groups = {{"Listening", {"--bind", "--port", "--allow"}},
+      cli, {.groups = {{"Listening", {"--bind", "--port", "--reuse-port", "--allow"}},
                        {"Connections", {"--max-conns", "--idle-timeout", "--stack-size"}},
                        {"Output", {"--quiet", "--verbose"}}},
             .labels = {{"--port", "PORT"}, {"--stack-size", "KIB"}},
             .footer = "Started by systemd with a listening socket (echo-server.socket), the\n"
-                      "server serves that socket and ignores --bind and --port.\n"
+                      "server serves that socket and ignores --bind, --port and --reuse-port.\n"
                       "\n"
                       "Examples:\n"
                       "  echo-server\n"
@@ -68,6 +71,8 @@ int main(int argc, char** argv) {
                       "      loopback only, on a port the kernel picks\n"
                       "  echo-server --allow 10.0.0.0/8 --max-conns 1000 --idle-timeout 60\n"
                       "      the local network only, at most 1000 at once, idle ones closed\n"
+                      "  echo-server --reuse-port & echo-server --reuse-port &\n"
+                      "      two processes on port 12000; the kernel spreads connections\n"
                       "  printf 'hello\\n' | nc -N localhost 12000\n"
                       "      a client: prints hello"});
   if (const int code = app::parse_command_line(cli, argc, argv, diagnostics); code >= 0) {
@@ -99,7 +104,7 @@ int main(int argc, char** argv) {
     }
     const auto listener =
         passed_listeners.empty()
-            ? std::make_unique<net::TcpListener>(net::parse_address(bind), port)
+            ? std::make_unique<net::TcpListener>(net::parse_address(bind), port, listen_options)
             : std::make_unique<net::TcpListener>(net::TcpListener::Inherited{passed_listeners[0]});
     auto handler = [&log](net::TcpStream& stream, const net::ConnectionInfo& info) {
       if (!log.verbose()) return net::echo_session(stream);

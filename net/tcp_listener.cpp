@@ -56,7 +56,7 @@ AcceptFailure classify_accept_error(std::error_code error) {
   }
 }
 
-TcpListener::TcpListener(const asio::ip::address& address, std::uint16_t port, int backlog)
+TcpListener::TcpListener(const asio::ip::address& address, std::uint16_t port, Options options)
     : acceptor_(io_) {
   const asio::ip::tcp::endpoint wanted(address, port);
   const auto where = format_endpoint(wanted);
@@ -69,9 +69,17 @@ TcpListener::TcpListener(const asio::ip::address& address, std::uint16_t port, i
     acceptor_.set_option(asio::ip::v6_only(!address.is_unspecified()), error);
   }
   acceptor_.set_option(asio::socket_base::reuse_address(true), error);
+  if (options.reuse_port) {
+    // Only at bind time does the kernel group sockets by SO_REUSEPORT; every process sharing the
+    // port must set it, which is why a listener without it makes the others fail with EADDRINUSE.
+    const int on = 1;
+    if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0) {
+      throw_errno("SO_REUSEPORT for", where);
+    }
+  }
   acceptor_.bind(wanted, error);
   if (error) throw_error(error, "bind", where);
-  acceptor_.listen(backlog, error);
+  acceptor_.listen(options.backlog, error);
   if (error) throw_error(error, "listen", where);
   acceptor_.non_blocking(true, error);  // accept only after poll says so; never block in it
   if (error) throw_error(error, "configure", where);

@@ -54,11 +54,21 @@ struct AcceptResult {
 // not wake a blocked accept() on Linux (docs/design.md, "Blocking-socket traps").
 class TcpListener {
  public:
+  // How a bound listener shares its port.
+  struct Options {
+    int backlog = 4096;
+    // SO_REUSEPORT before bind: several processes (each with this set) listen on one port and the
+    // kernel spreads new connections over them (docs/design.md, "Scaling out").
+    bool reuse_port = false;
+  };
   // Throws net::Error ("bind [::]:12000: Address already in use").
-  TcpListener(const asio::ip::address& address, std::uint16_t port, int backlog = 4096);
+  TcpListener(const asio::ip::address& address, std::uint16_t port, Options options);
+  TcpListener(const asio::ip::address& address, std::uint16_t port)
+      : TcpListener(address, port, Options{}) {}
   // Takes over `fd`, a socket already bound and listening (one a service manager passed, see
-  // net::take_listen_fds), and owns it from now on. Throws net::Error when `fd` is not a
-  // listening TCP socket over IPv4 or IPv6 ("listening socket fd 3: not a TCP socket").
+  // net::take_listen_fds), and owns it from now on. Its options are the service manager's
+  // (ReusePort= in the .socket unit); Options does not apply to it. Throws net::Error when `fd` is
+  // not a listening TCP socket over IPv4 or IPv6 ("listening socket fd 3: not a TCP socket").
   struct Inherited {
     int fd;
   };

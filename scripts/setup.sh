@@ -13,6 +13,7 @@ packages=(
   gnuplot-nox python3                                                # load-test plots and tables
   libedit-dev tmux                                                   # chat's line editor; its tests
   help2man man-db lintian systemd                                    # man pages, the .deb's checks
+  haproxy                      # only scripts/scale_out.sh and its test (ctest -L scale) use it
 )
 
 missing=()

@@ -1,5 +1,6 @@
 // Unit: how the listener sorts accept(2)'s errors, which decides whether one failed accept is
-// retried at once, pauses the accept loop, or ends the server.
+// retried at once, pauses the accept loop, or ends the server; and sharing a port with
+// Options::reuse_port.
 #include <doctest/doctest.h>
 
 #include <cerrno>
@@ -7,6 +8,8 @@
 
 #include <asio/error.hpp>
 
+#include "net/endpoint.h"
+#include "net/error.h"
 #include "net/tcp_listener.h"
 
 using net::AcceptFailure;
@@ -58,4 +61,14 @@ TEST_CASE("Asio's error codes are sorted by their errno, like the system's") {
   CHECK(classify_accept_error(asio::error::no_permission) == AcceptFailure::unexpected);
   // Not an errno at all: neither retried at once (it could spin) nor fatal.
   CHECK(classify_accept_error(asio::error::already_open) == AcceptFailure::unexpected);
+}
+
+TEST_CASE("listeners with reuse_port share one port and a listener without it cannot join") {
+  const auto loopback = net::parse_address("127.0.0.1");
+  const net::TcpListener::Options sharing{.reuse_port = true};
+  net::TcpListener first(loopback, 0, sharing);
+  const auto port = first.local_endpoint().port();
+  net::TcpListener second(loopback, port, sharing);
+  CHECK(second.local_endpoint().port() == port);
+  CHECK_THROWS_AS(net::TcpListener(loopback, port), net::Error);
 }
