@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "base/text_escape.h"
 #include "net/endpoint.h"
 
 namespace chat {
@@ -101,16 +102,20 @@ void Presence::on_frame(const asio::ip::udp::endpoint& from, const Frame& frame)
       peers_.erase(found);
     } else if (frame.kind == Frame::Kind::announce) {
       const bool receipts = (frame.flags & kSpeaksReceipts) != 0;
+      // A name has no control characters (parse_frame checks), but it is still a stranger's
+      // text: escaped like a message, so a bidi override or an invisible character cannot
+      // disguise a line or a name. /peer NAME takes it as shown.
+      std::string name = base::escape_text(frame.text);
       if (found != peers_.end()) {
-        found->name.assign(frame.text);
+        found->name = std::move(name);
         found->session = frame.session;
         found->receipts = receipts;
         found->last_heard = now;
         return;
       }
       if (peers_.size() >= kMaxPeers) return;
-      peers_.push_back(Peer{std::string(frame.text), peer, frame.session, receipts, now});
-      line = fmt::format("joined: {} at {}", frame.text, where(peer));
+      line = fmt::format("joined: {} at {}", name, where(peer));
+      peers_.push_back(Peer{std::move(name), peer, frame.session, receipts, now});
       answer = true;
     } else {
       return;

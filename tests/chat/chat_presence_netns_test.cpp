@@ -108,3 +108,39 @@ TEST_CASE("netns: a chat with no multicast route says so once and chats on") {
   CHECK(a.exit_code == 0);
   CHECK(a.stderr_text.find("no peer discovery: cannot join 239.255.78.90") != std::string::npos);
 }
+
+TEST_CASE(
+    "netns: an announced name with a bidi override or an invisible character is shown escaped") {
+  TwoHosts hosts;
+  if (!hosts.usable()) return skip(hosts.reason());
+  TempDir dir;
+  auto a =
+      start_chat(dir, "a", {"--port", "7890", "--name", "alice"}, hosts.exec(0), Discovery::on);
+  // A forged announcement from host B: version 1, kind 3 (announce), session, flags 0, then a
+  // name holding U+202E (right-to-left override) and U+200B (zero width space), which a terminal
+  // would act on or hide.
+  const std::string script =
+      "import socket\n"
+      "name = 'eve\\u202egnp.exe\\u200b'.encode()\n"
+      "frame = bytes([0xFF, 0x55, 0x43, 0x48, 1, 3, 0, 0, 0, 7, 0, len(name)]) + name\n"
+      "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+      "s.bind(('0.0.0.0', 7890))\n"
+      "s.sendto(frame, ('" +
+      hosts.address(0) + "', 7890))\n";
+  const auto sent =
+      run_program({"/usr/sbin/ip", "netns", "exec", hosts.name(1), "python3", "-c", script});
+  REQUIRE(sent.exit_code == 0);
+  const auto joined = a.process->wait_for_stdout("joined: ", kWait);
+  REQUIRE(joined);
+  CHECK(joined->find("\u202e") == std::string::npos);
+  CHECK(joined->find("\u200b") == std::string::npos);
+  CHECK(joined->starts_with("joined: eve\\"));
+  CHECK(joined->ends_with(" at " + hosts.address(1) + ":7890"));
+  a.type("/who");
+  const auto who = a.process->wait_for_stdout(" seen ", kWait);
+  REQUIRE(who);
+  CHECK(who->find("\u202e") == std::string::npos);
+  a.type("/quit");
+  a.finish();
+  CHECK(a.exit_code == 0);
+}
