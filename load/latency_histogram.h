@@ -11,8 +11,8 @@ namespace load {
 // Latencies in nanoseconds, in a log-linear (HdrHistogram-style) histogram: values below 128 ns
 // are kept exactly; above, each power of two is split into 128 equal buckets, so a value is known
 // to within 1/128 (< 0.8 %) of itself. At 1 µs a bucket is 4 ns wide (≤ 1 µs resolution at the
-// bottom, as the load test needs); the range goes to 2^40 ns (about 18 minutes, ≥ 60 s) and larger
-// values land in the last bucket while max() stays exact. 4,352 counters, about 34 KiB.
+// bottom, as the load test needs); the range goes to 2^40 ns (about 18 minutes, well past 60 s)
+// and larger values land in the last bucket while max() stays exact. 4,352 counters, about 34 KiB.
 //
 // Threading: a plain value, not synchronised. Each thread records into its own histogram; merge()
 // them on one thread after the recording threads have handed theirs over (under the caller's lock).
@@ -36,9 +36,10 @@ class LatencyHistogram {
   std::uint64_t max() const noexcept { return max_; }
   double mean() const noexcept;
 
-  // The smallest recorded value v such that at least `quantile` of all values are ≤ v, reported as
-  // the upper edge of v's bucket (never above max() nor below min()). quantile in [0, 1]; 0 when
-  // empty. value_at_quantile(0.99) is p99; 0.0 gives min() and 1.0 max(), both exact.
+  // The smallest recorded value v such that at least `quantile` of all values are at most v,
+  // reported as the upper edge of v's bucket (never above max() nor below min()). quantile in
+  // [0, 1]; 0 when empty. value_at_quantile(0.99) is p99; 0.0 gives min() and 1.0 max(), both
+  // exact.
   std::uint64_t value_at_quantile(double quantile) const noexcept;
 
   // The buckets that hold values, as (index, count) pairs in index order, and the exact sum of

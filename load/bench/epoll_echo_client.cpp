@@ -174,7 +174,8 @@ int main(int argc, char** argv) {
   {
     std::vector<std::jthread> workers;
     for (long t = 0; t < threads; ++t) {
-      const auto share = static_cast<std::size_t>(connections / threads + (t < connections % threads));
+      const auto share =
+          static_cast<std::size_t>(connections / threads + (t < connections % threads));
       workers.emplace_back(run_loop, std::cref(address), length, share,
                            static_cast<std::size_t>(size), end, std::ref(totals));
     }
