@@ -109,8 +109,8 @@ void run_loop(const sockaddr_storage& address, socklen_t length, std::size_t con
     for (int e = 0; e < n; ++e) {
       Conn& c = conns[events[static_cast<std::size_t>(e)].data.u64];
       if (c.fd < 0) continue;
-      const ssize_t got = ::recv(c.fd, buffer.data(), std::min(buffer.size(), size - c.received),
-                                 MSG_DONTWAIT);
+      const ssize_t got =
+          ::recv(c.fd, buffer.data(), std::min(buffer.size(), size - c.received), MSG_DONTWAIT);
       if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
       if (got <= 0) {
         totals.errors.fetch_add(1);
@@ -132,8 +132,10 @@ void run_loop(const sockaddr_storage& address, socklen_t length, std::size_t con
       std::size_t sent = 0;
       for (int tries = 0; tries < 1'000'000 && sent < size; ++tries) {
         const ssize_t w = ::send(c.fd, message.data() + sent, size - sent, MSG_NOSIGNAL);
-        if (w > 0) sent += static_cast<std::size_t>(w);
-        else if (errno != EAGAIN && errno != EINTR) break;
+        if (w > 0)
+          sent += static_cast<std::size_t>(w);
+        else if (errno != EAGAIN && errno != EINTR)
+          break;
       }
       if (sent < size) {
         totals.errors.fetch_add(1);
@@ -169,8 +171,8 @@ int main(int argc, char** argv) {
   }
   Totals totals;
   const auto start = Clock::now();
-  const auto end = start + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(seconds));
+  const auto end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   {
     std::vector<std::jthread> workers;
     for (long t = 0; t < threads; ++t) {
