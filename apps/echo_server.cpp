@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   bool quiet = false, verbose = false;
   std::string engine_name = "threads";
   std::size_t engine_threads = 0;
-  CLI::App cli{"TCP echo server (RFC 862): one thread per connection", "echo-server"};
+  CLI::App cli{"TCP echo server (RFC 862): a thread per connection or event loops", "echo-server"};
   cli.add_option("--bind", bind, "address to listen on (default :: = IPv4 and IPv6)")
       ->check(app::ip_address());
   cli.add_option("--port", port, "TCP port; 0 picks a free one")
