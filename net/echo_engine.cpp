@@ -1,5 +1,6 @@
 #include "net/echo_engine.h"
 
+#include <algorithm>
 #include <thread>
 #include <utility>
 
