@@ -215,7 +215,9 @@ void AsyncEchoEngine::stop() noexcept {
       pause_timer_.cancel();
     });
     std::lock_guard lock(mutex_);
-    for (auto& [id, session] : sessions_) {
+    for (const auto& entry : sessions_) {
+      // A copy, not a structured binding: clang 14 cannot capture those.
+      auto session = entry.second;
       asio::post(session->shut_down_executor(), [session] { session->shut_down(); });
     }
   } catch (...) {
