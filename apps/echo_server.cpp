@@ -1,4 +1,4 @@
-// echo-server: RFC 862 echo over TCP, one thread per connection. The contract and the design are
+// echo-server: RFC 862 echo over TCP, on the engine --engine picks. The contract and the design are
 // in docs/design.md; the parts live in net/ and base/.
 #include <unistd.h>
 
@@ -13,6 +13,7 @@
 #include "base/diagnostics.h"
 #include "base/process_settings.h"
 #include "base/signal_waiter.h"
+#include "net/echo_engine.h"
 #include "net/echo_session.h"
 #include "net/endpoint.h"
 #include "net/server_log.h"
@@ -37,7 +38,9 @@ int main(int argc, char** argv) {
   std::size_t stack_kib = 256;
   bool quiet = false, verbose = false;
   net::TcpListener::Options listen_options;
-  CLI::App cli{"TCP echo server (RFC 862): one thread per connection", "echo-server"};
+  std::string engine_name = "threads";
+  std::size_t engine_threads = 0;
+  CLI::App cli{"TCP echo server (RFC 862): a thread per connection or event loops", "echo-server"};
   cli.add_option("--bind", bind, "address to listen on (default :: = IPv4 and IPv6)")
       ->check(app::ip_address());
   cli.add_option("--port", port, "TCP port; 0 picks a free one")
@@ -54,13 +57,21 @@ int main(int argc, char** argv) {
   cli.add_option("--stack-size", stack_kib, "stack of each connection thread, in KiB")
       ->capture_default_str()
       ->check(app::whole_number(64, 65536));
+  cli.add_option("--engine", engine_name,
+                 "threads: a thread per connection; async: event loops (docs/design.md)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"threads", "async", "uring"}));
+  cli.add_option("--threads", engine_threads,
+                 "event-loop threads of async/uring (default: cores; threads ignores it)")
+      ->check(app::whole_number(1, 1024));
   auto* quiet_flag = cli.add_flag("--quiet,-q", quiet, "no per-connection lines");
   cli.add_flag("--verbose,-v", verbose, "also show the data, escaped")->excludes(quiet_flag);
   app::set_help_layout(
       cli, {.groups = {{"Listening", {"--bind", "--port", "--reuse-port", "--allow"}},
                        {"Connections", {"--max-conns", "--idle-timeout", "--stack-size"}},
+                       {"Engine", {"--engine", "--threads"}},
                        {"Output", {"--quiet", "--verbose"}}},
-            .labels = {{"--port", "PORT"}, {"--stack-size", "KIB"}},
+            .labels = {{"--port", "PORT"}, {"--stack-size", "KIB"}, {"--threads", "N"}},
             .footer = "Started by systemd with a listening socket (echo-server.socket), the\n"
                       "server serves that socket and ignores --bind, --port and --reuse-port.\n"
                       "\n"
@@ -106,16 +117,19 @@ int main(int argc, char** argv) {
         passed_listeners.empty()
             ? std::make_unique<net::TcpListener>(net::parse_address(bind), port, listen_options)
             : std::make_unique<net::TcpListener>(net::TcpListener::Inherited{passed_listeners[0]});
-    auto handler = [&log](net::TcpStream& stream, const net::ConnectionInfo& info) {
-      if (!log.verbose()) return net::echo_session(stream);
-      return net::echo_session(stream,
-                               [&](std::span<const std::byte> data) { log.data(info, data); });
-    };
-    net::ThreadPerConnectionServer server(*listener, limits, handler, log);
+    net::EngineOptions options{.threads = engine_threads, .on_data = {}};
+    if (log.verbose()) {
+      options.on_data = [&log](const net::ConnectionInfo& info, std::span<const std::byte> data) {
+        log.data(info, data);
+      };
+    }
+    const auto engine = net::make_echo_engine(*net::parse_engine_kind(engine_name), *listener,
+                                              limits, log, std::move(options));
+    net::EchoEngine& server = *engine;
     const auto stopper = signals.call_on_signal([&server] { server.stop(); });
     // Said only now, with the server's own threads running, so that the line means "ready".
     std::printf("listening on %s\n", net::format_endpoint(listener->local_endpoint()).c_str());
-    server.run();  // returns after stop(), every connection thread joined
+    server.run();  // returns after stop(), every thread of the engine joined
     diagnostics.line(net::summary_line(server.stats()));
     return 0;
   } catch (const std::exception& error) {

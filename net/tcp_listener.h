@@ -94,6 +94,10 @@ class TcpListener {
   // Connections are created on this context; it needs no run() for the blocking streams.
   asio::io_context& context() { return io_; }
 
+  // The listening socket's descriptor, still owned by this listener: an event-loop engine dup()s
+  // it into an acceptor of its own context (docs/design.md, "Engines"). Any thread.
+  int native_handle() { return acceptor_.native_handle(); }
+
  private:
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_;

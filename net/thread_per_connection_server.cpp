@@ -36,6 +36,49 @@ std::string_view to_string(Refusal refusal) {
   return "refused";
 }
 
+bool is_allowed(const ServerLimits& limits, const asio::ip::address& address) {
+  if (limits.allow.empty()) return true;
+  for (const auto& block : limits.allow) {
+    if (block.contains(address)) return true;
+  }
+  return false;
+}
+
+namespace {
+constexpr auto kQuietFlap = std::chrono::seconds(1);
+}  // namespace
+
+AcceptPauseReporter::AcceptPauseReporter(std::chrono::milliseconds accept_pause)
+    : accept_pause_(accept_pause), resumed_at_(Clock::now() - kQuietFlap) {}
+
+void AcceptPauseReporter::paused(std::error_code error, ServerEvents& events) {
+  const auto now = Clock::now();
+  if (!paused_) {
+    paused_ = true;
+    paused_since_ = now;
+  }
+  if (announced_ ||
+      (paused_since_ - resumed_at_ < kQuietFlap && now - paused_since_ < kQuietFlap)) {
+    return;
+  }
+  announced_ = true;
+  report([&] {
+    events.notice(
+        classify_accept_error(error) == AcceptFailure::out_of_resources
+            ? fmt::format("accept: {}; pausing new connections until some close", error.message())
+            : fmt::format("accept: {}; pausing new connections, retrying every {} ms",
+                          error.message(), accept_pause_.count()));
+  });
+}
+
+void AcceptPauseReporter::accepted(ServerEvents& events) {
+  if (!paused_) return;
+  paused_ = false;
+  resumed_at_ = Clock::now();
+  if (announced_) report([&] { events.notice("accepting new connections again"); });
+  announced_ = false;
+}
+
 std::string summary_line(const ServerStats& stats) {
   return fmt::format(
       "summary: served={} refused={} bytes={} denied={} thread_failures={} timed_out={} "
@@ -76,45 +119,18 @@ void ThreadPerConnectionServer::run() {
   // by one, it often takes a waiting connection and is out again at once: announcing each of
   // those flaps would print a pair of lines per close. So a pause is announced when it starts long
   // after the last resume, or once it has lasted kQuietFlap; a resume only when its pause was
-  // announced.
-  using Clock = std::chrono::steady_clock;
-  constexpr auto kQuietFlap = std::chrono::seconds(1);
-  bool paused = false;
-  bool pause_announced = false;
-  Clock::time_point paused_since;
-  Clock::time_point resumed_at = Clock::now() - kQuietFlap;
+  // announced (AcceptPauseReporter).
+  AcceptPauseReporter pauses(limits_.accept_pause);
   while (true) {
     AcceptResult accepted = listener_.accept();
     if (accepted.stopped()) break;
     if (accepted.pause_error) {
-      const auto now = Clock::now();
-      if (!paused) {
-        paused = true;
-        paused_since = now;
-      }
-      if (!pause_announced &&
-          (paused_since - resumed_at >= kQuietFlap || now - paused_since >= kQuietFlap)) {
-        report([&] {
-          const auto& error = accepted.pause_error;
-          events_.notice(
-              classify_accept_error(error) == AcceptFailure::out_of_resources
-                  ? fmt::format("accept: {}; pausing new connections until some close",
-                                error.message())
-                  : fmt::format("accept: {}; pausing new connections, retrying every {} ms",
-                                error.message(), limits_.accept_pause.count()));
-        });
-        pause_announced = true;
-      }
+      pauses.paused(accepted.pause_error, events_);
       // Sleep instead of spinning: poll would report the pending connection again at once.
       if (listener_.wait_for_stop(limits_.accept_pause)) break;
       continue;
     }
-    if (paused) {
-      paused = false;
-      resumed_at = Clock::now();
-      if (pause_announced) report([&] { events_.notice("accepting new connections again"); });
-      pause_announced = false;
-    }
+    pauses.accepted(events_);
     admit(std::move(*accepted.stream));
   }
   join_all_sessions();
@@ -147,16 +163,12 @@ void ThreadPerConnectionServer::admit(TcpStream stream) {
     stream.close();
     report([&] { events_.refused(peer, why); });
   };
-  if (!limits_.allow.empty()) {
-    bool allowed = false;
-    for (const auto& block : limits_.allow) allowed = allowed || block.contains(peer.address());
-    if (!allowed) {
-      {
-        std::lock_guard lock(mutex_);
-        ++stats_.denied;
-      }
-      return refuse(Refusal::not_allowed);
+  if (!is_allowed(limits_, peer.address())) {
+    {
+      std::lock_guard lock(mutex_);
+      ++stats_.denied;
     }
+    return refuse(Refusal::not_allowed);
   }
   std::unique_lock lock(mutex_);
   if (stopping_) {

@@ -28,6 +28,33 @@ struct ServerLimits {
   std::chrono::milliseconds accept_pause{100};      // between accept retries after an error
 };
 
+// Whether `limits` lets a peer at `address` in: an empty allow-list admits everyone. Every engine
+// checks this the same way. Thread-safe.
+bool is_allowed(const ServerLimits& limits, const asio::ip::address& address);
+
+class ServerEvents;
+
+// Decides when an engine's accept loop says that it pauses and resumes after accept errors
+// (docs/design.md, "Engines"): a pause is announced when it starts long after the last resume,
+// or once it has lasted a second; a resume only when its pause was announced. Each engine's
+// accept loop owns one and calls it from that loop only (not thread-safe).
+class AcceptPauseReporter {
+ public:
+  explicit AcceptPauseReporter(std::chrono::milliseconds accept_pause);
+  // accept failed with `error` and the loop pauses; may call events.notice once.
+  void paused(std::error_code error, ServerEvents& events);
+  // accept succeeded; may call events.notice once.
+  void accepted(ServerEvents& events);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::chrono::milliseconds accept_pause_;
+  bool paused_ = false;
+  bool announced_ = false;
+  Clock::time_point paused_since_;
+  Clock::time_point resumed_at_;
+};
+
 // Why a connection was closed at once. to_string() words it without naming any command-line
 // option; a program that wants its flags named words it itself. Thread-safe.
 enum class Refusal { over_capacity, not_allowed, no_thread, stopping };

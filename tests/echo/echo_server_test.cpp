@@ -382,6 +382,16 @@ TEST_CASE("--help prints usage and exits 0") {
   CHECK(run.stdout_text.find("--max-conns") != std::string::npos);
   CHECK(run.stdout_text.find("--idle-timeout") != std::string::npos);
   CHECK(run.stdout_text.find("--allow") != std::string::npos);
+  CHECK(run.stdout_text.find("--engine threads|async|uring") != std::string::npos);
+  CHECK(run.stdout_text.find("--threads N") != std::string::npos);
+}
+
+TEST_CASE("--engine uring, not built yet, is one line on stderr and exit 1") {
+  const auto run = run_program(
+      {program_path("echo-server"), "--engine", "uring", "--bind", "127.0.0.1", "--port", "0"});
+  CHECK(run.exit_code == 1);
+  CHECK(run.stderr_text.find("io_uring engine: not built yet") != std::string::npos);
+  CHECK(std::count(run.stderr_text.begin(), run.stderr_text.end(), '\n') == 1);
 }
 
 TEST_CASE("--verbose shows the data escaped, never raw control bytes") {

@@ -1,5 +1,6 @@
 #include "tests/support/echo_server_process.h"
 
+#include <cstdlib>
 #include <stdexcept>
 
 #include "tests/support/deadline.h"
@@ -22,6 +23,11 @@ EchoServerProcess start_echo_server_at(const std::string& program,
   argv.push_back(program);
   argv.push_back("--port");
   argv.push_back("0");
+  // ctest runs the echo suites once per engine (tests/echo/CMakeLists.txt).
+  if (const char* engine = std::getenv("SUITE_ENGINE"); engine != nullptr && *engine != '\0') {
+    argv.push_back("--engine");
+    argv.push_back(engine);
+  }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   EchoServerProcess server;
   server.process = std::make_unique<ChildProcess>(argv);

@@ -46,7 +46,7 @@ struct EchoServerProcess {
   std::size_t idle_threads() const;
 };
 
-// Starts `[wrapper...] echo-server --port 0 extra_args...` and waits (bounded) for "listening on".
+// Starts `[wrapper...] echo-server --port 0 [--engine $SUITE_ENGINE] extra_args...` and waits (bounded) for "listening on".
 // Throws std::runtime_error with the server's stderr if it does not start.
 EchoServerProcess start_echo_server(const std::vector<std::string>& extra_args = {},
                                     const std::vector<std::string>& wrapper = {});

@@ -1,0 +1,316 @@
+#include "net/async_echo_engine.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <asio/any_io_executor.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+
+#include "net/echo_session.h"
+#include "net/endpoint.h"
+#include "net/error.h"
+
+namespace net {
+
+namespace {
+
+// Events only report; one that throws must cost neither a connection nor the event loop.
+template <typename Call>
+void report(Call&& call) noexcept {
+  try {
+    std::forward<Call>(call)();
+  } catch (...) {
+    // The event is lost; stats() still counts what happened.
+  }
+}
+
+// The close reason for an I/O error, worded as the threads engine words it (net/echo_session.cpp).
+std::string reason_for(std::error_code error) {
+  const auto code = to_system_error(error);
+  if (code == std::errc::connection_reset) return "reset";
+  return fmt::format("error: {}", code.message());
+}
+
+}  // namespace
+
+// One connection: reads into a small buffer until a read fills it, then a 64 KiB one (as
+// net::echo_session does), writes each chunk back, reads again. Lives as long as an operation or
+// the engine's map holds it. Threading: every member function runs on the socket's strand.
+class AsyncEchoEngine::Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(AsyncEchoEngine& engine, asio::ip::tcp::socket socket, ConnectionInfo info)
+      : engine_(engine),
+        socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        info_(std::move(info)) {}
+
+  void start() {
+    report([&] { engine_.events_.opened(info_); });
+    std::error_code ignored;
+    socket_.set_option(asio::ip::tcp::no_delay(true), ignored);  // an echo is a reply
+    if (engine_.limits_.idle_timeout) {
+      last_progress_ = Clock::now();
+      wait_idle(*engine_.limits_.idle_timeout);
+    }
+    read();
+  }
+
+  // The connection's strand: post start() and shut_down() there.
+  asio::any_io_executor shut_down_executor() { return socket_.get_executor(); }
+
+  // Graceful stop: the pending read sees eof, the session ends as when its peer closes.
+  void shut_down() {
+    std::error_code ignored;
+    if (!done_) socket_.shutdown(asio::socket_base::shutdown_both, ignored);
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  std::span<std::byte> buffer() {
+    if (!large_ && last_read_ == kSmallReadBytes) {
+      large_ = std::make_unique_for_overwrite<std::byte[]>(kLargeReadBytes);
+    }
+    if (large_) return {large_.get(), kLargeReadBytes};
+    return small_;
+  }
+
+  void read() {
+    const auto into = buffer();
+    socket_.async_read_some(
+        asio::buffer(into.data(), into.size()),
+        [self = shared_from_this(), into](std::error_code error, std::size_t bytes) {
+          self->on_read(error, into.first(bytes));
+        });
+  }
+
+  void on_read(std::error_code error, std::span<std::byte> chunk) {
+    if (done_) return;
+    last_read_ = chunk.size();
+    if (error == asio::error::eof) {
+      // Everything read has been written back already: now the peer may see our eof too.
+      std::error_code ignored;
+      socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+      return finish({echoed_, "closed by peer", false});
+    }
+    if (error) return finish({echoed_, reason_for(error), false});
+    last_progress_ = Clock::now();
+    if (engine_.options_.on_data) report([&] { engine_.options_.on_data(info_, chunk); });
+    asio::async_write(socket_, asio::buffer(chunk.data(), chunk.size()),
+                      [self = shared_from_this()](std::error_code error, std::size_t bytes) {
+                        self->on_written(error, bytes);
+                      });
+  }
+
+  void on_written(std::error_code error, std::size_t bytes) {
+    echoed_ += bytes;
+    if (done_) return;
+    if (error) return finish({echoed_, reason_for(error), false});
+    last_progress_ = Clock::now();
+    read();
+  }
+
+  // One timer per connection, re-armed from the last progress rather than on every chunk: a
+  // peer that neither sends nor reads our echo (a write pending) is idle both ways alike.
+  void wait_idle(Clock::duration idle) {
+    timer_.expires_at(last_progress_ + idle);
+    timer_.async_wait([self = shared_from_this(), idle](std::error_code error) {
+      if (error || self->done_) return;
+      if (Clock::now() - self->last_progress_ >= idle) {
+        return self->finish({self->echoed_, "idle timeout", true});
+      }
+      self->wait_idle(idle);
+    });
+  }
+
+  void finish(SessionEnd end) {
+    done_ = true;
+    std::error_code ignored;
+    timer_.cancel();
+    socket_.close(ignored);  // pending operations end with operation_aborted and see done_
+    report([&] { engine_.events_.closed(info_, end); });
+    engine_.session_ended(info_.id, end);
+  }
+
+  AsyncEchoEngine& engine_;
+  asio::ip::tcp::socket socket_;
+  asio::steady_timer timer_;
+  const ConnectionInfo info_;
+  std::byte small_[kSmallReadBytes];
+  std::unique_ptr<std::byte[]> large_;
+  std::size_t last_read_ = 0;
+  std::uint64_t echoed_ = 0;
+  Clock::time_point last_progress_;
+  bool done_ = false;
+};
+
+AsyncEchoEngine::AsyncEchoEngine(TcpListener& listener, ServerLimits limits, ServerEvents& events,
+                                 EngineOptions options)
+    : listener_(listener),
+      limits_(std::move(limits)),
+      events_(events),
+      options_(std::move(options)),
+      accept_strand_(asio::make_strand(io_)),
+      acceptor_(accept_strand_),
+      pause_timer_(accept_strand_),
+      pauses_(limits_.accept_pause) {
+  // The listener keeps its descriptor (and closes it); the acceptor owns a duplicate, so both
+  // may close theirs in any order.
+  const int fd = ::fcntl(listener_.native_handle(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) throw_errno("listening socket", format_endpoint(listener_.local_endpoint()));
+  std::error_code error;
+  acceptor_.assign(listener_.local_endpoint().protocol(), fd, error);
+  if (error) {
+    ::close(fd);
+    throw_error(error, "listening socket", format_endpoint(listener_.local_endpoint()));
+  }
+}
+
+AsyncEchoEngine::~AsyncEchoEngine() {
+  stop();
+}
+
+void AsyncEchoEngine::run() {
+  asio::dispatch(accept_strand_, [this] { accept(); });
+  {
+    std::vector<std::jthread> loops;
+    const std::size_t count = std::max<std::size_t>(1, options_.threads);
+    for (std::size_t i = 1; i < count; ++i) loops.emplace_back([this] { run_loop(); });
+    run_loop();
+  }  // joins: io_context::run() returns on every thread once the acceptor and sessions are gone
+  std::lock_guard lock(mutex_);
+  if (failure_) std::rethrow_exception(failure_);
+}
+
+void AsyncEchoEngine::run_loop() noexcept {
+  try {
+    io_.run();
+  } catch (...) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!failure_) failure_ = std::current_exception();
+    }
+    stop();
+    // Keep serving what is left so every connection ends and the others can return.
+    run_loop();
+  }
+}
+
+void AsyncEchoEngine::stop() noexcept {
+  if (stopping_.exchange(true)) return;
+  listener_.stop();
+  try {
+    asio::post(accept_strand_, [this] {
+      std::error_code ignored;
+      acceptor_.close(ignored);
+      pause_timer_.cancel();
+    });
+    std::lock_guard lock(mutex_);
+    for (const auto& entry : sessions_) {
+      // A copy, not a structured binding: clang 14 cannot capture those.
+      auto session = entry.second;
+      asio::post(session->shut_down_executor(), [session] { session->shut_down(); });
+    }
+  } catch (...) {
+    // Out of memory for a handler: the sessions end by themselves (peer or idle timeout).
+  }
+}
+
+ServerStats AsyncEchoEngine::stats() const {
+  std::lock_guard lock(mutex_);
+  auto snapshot = stats_;
+  snapshot.active = sessions_.size();
+  return snapshot;
+}
+
+void AsyncEchoEngine::accept() {
+  if (stopping_.load()) return;
+  acceptor_.async_accept(asio::make_strand(io_),
+                         [this](std::error_code error, asio::ip::tcp::socket socket) {
+                           on_accept(error, std::move(socket));
+                         });
+}
+
+void AsyncEchoEngine::on_accept(std::error_code error, asio::ip::tcp::socket socket) {
+  if (stopping_.load()) return;  // the socket, if any, closes here
+  if (error) {
+    error = to_system_error(error);
+    switch (classify_accept_error(error)) {
+      case AcceptFailure::retry_now:
+        return accept();
+      case AcceptFailure::out_of_resources:
+      case AcceptFailure::unexpected:
+        // Wait instead of spinning: the pending connection would fail the same way at once.
+        pauses_.paused(error, events_);
+        pause_timer_.expires_after(limits_.accept_pause);
+        pause_timer_.async_wait([this](std::error_code) { accept(); });
+        return;
+      case AcceptFailure::listener_broken:
+        break;
+    }
+    try {
+      throw_error(error, "accept on", format_endpoint(listener_.local_endpoint()));
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      if (!failure_) failure_ = std::current_exception();
+    }
+    return stop();
+  }
+  pauses_.accepted(events_);
+  admit(std::move(socket));
+  accept();
+}
+
+void AsyncEchoEngine::admit(asio::ip::tcp::socket socket) {
+  std::error_code error;
+  const auto peer = socket.remote_endpoint(error);
+  if (error) return;  // the peer left already; nothing to serve or report
+  auto refuse = [&](Refusal why) {
+    socket.close(error);
+    report([&] { events_.refused(peer, why); });
+  };
+  if (!is_allowed(limits_, peer.address())) {
+    {
+      std::lock_guard lock(mutex_);
+      ++stats_.denied;
+    }
+    return refuse(Refusal::not_allowed);
+  }
+  std::unique_lock lock(mutex_);
+  if (stopping_.load()) {
+    lock.unlock();
+    return refuse(Refusal::stopping);
+  }
+  if (limits_.max_connections != 0 && sessions_.size() >= limits_.max_connections) {
+    ++stats_.refused;
+    lock.unlock();
+    return refuse(Refusal::over_capacity);
+  }
+  const auto id = next_id_++;
+  auto session = std::make_shared<Session>(*this, std::move(socket), ConnectionInfo{id, peer});
+  sessions_.emplace(id, session);
+  ++stats_.served;
+  stats_.peak_active = std::max(stats_.peak_active, sessions_.size());
+  lock.unlock();
+  asio::post(session->shut_down_executor(), [session] { session->start(); });
+}
+
+void AsyncEchoEngine::session_ended(std::uint64_t id, const SessionEnd& end) {
+  std::shared_ptr<Session> finished;  // released outside the lock
+  std::lock_guard lock(mutex_);
+  stats_.bytes += end.bytes;
+  if (end.timed_out) ++stats_.timed_out;
+  auto node = sessions_.extract(id);
+  if (!node.empty()) finished = std::move(node.mapped());
+}
+
+}  // namespace net
