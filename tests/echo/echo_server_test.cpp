@@ -235,9 +235,9 @@ TEST_CASE("--idle-timeout: a silent client is disconnected") {
 
 TEST_CASE("--idle-timeout: a client that sends megabytes but never reads is disconnected") {
   auto server = start_echo_server({"--idle-timeout", "0.2"});
-  const auto baseline = server.idle_threads();
+  const auto idle = server.idle_footprint();
   auto client = Client::connect("127.0.0.1", server.port);
-  REQUIRE(eventually([&] { return count_threads(server.pid()) == baseline + 1; }));
+  REQUIRE(eventually([&] { return server.holds(idle, 1); }));
   const auto block = random_bytes(1 << 20, 9);
   // Keep sending, never read: the server's echo fills our receive buffer, it stops reading, our
   // sends stall; after 0.2 s without progress it must close. Bounded: 256 MiB or 60 s.
@@ -256,8 +256,8 @@ TEST_CASE("--idle-timeout: a client that sends megabytes but never reads is disc
   INFO("sent " << sent << " bytes");
   CHECK(peer_gone);
   CHECK(sent > 0);
-  // Its thread is gone too: it did not stay pinned.
-  CHECK(eventually([&] { return count_threads(server.pid()) == baseline; }));
+  // Its socket (and thread) is gone too: it did not stay pinned.
+  CHECK(eventually([&] { return server.holds(idle, 0); }));
   CHECK(echoes("127.0.0.1", server.port));
   const auto stopped = server.stop(SIGTERM);
   CHECK(stopped.exit_code == 0);
@@ -307,7 +307,7 @@ TEST_CASE("SIGTERM and SIGINT with clients connected: exit 0, summary, every thr
   for (const int signal : {SIGTERM, SIGINT}) {
     CAPTURE(signal);
     auto server = start_echo_server();
-    const auto baseline = server.idle_threads();
+    const auto idle = server.idle_footprint();
     constexpr std::size_t kClients = 10;
     std::vector<Client> clients;
     for (std::size_t i = 0; i < kClients; ++i) {
@@ -316,9 +316,10 @@ TEST_CASE("SIGTERM and SIGINT with clients connected: exit 0, summary, every thr
       REQUIRE(clients.back().send_all(hello));
       REQUIRE(clients.back().read_exact(hello.size()).data == hello);
     }
-    // One thread per connection, no more, no fewer.
-    CHECK(eventually([&] { return count_threads(server.pid()) == baseline + kClients; }));
-    CHECK(count_threads(server.pid()) == baseline + kClients);
+    // One socket per connection, and one thread each under the threads engine (no more, no
+    // fewer) while the event-loop engines add none.
+    CHECK(eventually([&] { return server.holds(idle, kClients); }));
+    CHECK(server.holds(idle, kClients));
     const auto stopped = server.stop(signal, 30s);  // bounded: it did not hang
     REQUIRE(stopped.exit_code.has_value());
     CHECK(*stopped.exit_code == 0);

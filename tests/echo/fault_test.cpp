@@ -120,16 +120,16 @@ TEST_CASE("clients that reset mid-stream (SO_LINGER 0) cost only their own conne
 }
 
 TEST_CASE("clients that connect and send nothing") {
-  SUBCASE("without --idle-timeout each holds one thread, others are served, closing frees it") {
+  SUBCASE("without --idle-timeout each is held (its socket, its thread), others are served") {
     auto server = start_echo_server({"--quiet"});
-    const auto threads = server.idle_threads();
+    const auto idle = server.idle_footprint();
     const auto fds = count_open_fds(server.pid());
     std::vector<Client> silent;
     for (int i = 0; i < 30; ++i) silent.push_back(Client::connect("127.0.0.1", server.port));
-    CHECK(eventually([&] { return count_threads(server.pid()) == threads + 30; }));
+    CHECK(eventually([&] { return server.holds(idle, 30); }));
     CHECK(echoes("::1", server.port));
-    silent.clear();
-    CHECK(eventually([&] { return count_threads(server.pid()) == threads; }));
+    silent.clear();  // closing frees each
+    CHECK(eventually([&] { return server.holds(idle, 0); }));
     CHECK(eventually([&] { return count_open_fds(server.pid()) == fds; }));
     const auto stopped = server.stop(SIGTERM);
     CHECK(stopped.exit_code == 0);
@@ -177,7 +177,7 @@ TEST_CASE("a client that sends one byte per second is served, not cut off, and b
 
 TEST_CASE("clients that send megabytes and never read: others are served, SIGTERM still ends it") {
   auto server = start_echo_server({"--quiet"});  // no idle timeout: only the stop can free them
-  const auto threads = server.idle_threads();
+  const auto idle = server.idle_footprint();
   std::vector<Client> hogs;
   std::uint64_t pushed = 0;
   for (int i = 0; i < 5; ++i) {
@@ -186,7 +186,7 @@ TEST_CASE("clients that send megabytes and never read: others are served, SIGTER
   }
   MESSAGE("5 non-reading clients pushed " << pushed << " bytes before stalling");
   CHECK(pushed > 5 * 65536);  // they did get the server stuck writing to them
-  CHECK(count_threads(server.pid()) == threads + 5);
+  CHECK(server.holds(idle, 5));
   CHECK(echoes("127.0.0.1", server.port));
   CHECK(echoes("::1", server.port));
   const auto stopped = server.stop(SIGTERM, 30s);
@@ -247,7 +247,7 @@ TEST_CASE("half-close at random points: everything sent before it is echoed, the
 
 TEST_CASE("a connect flood beyond --max-conns: all over the cap are closed, the server goes on") {
   auto server = start_echo_server({"--quiet", "--max-conns", "10"});
-  const auto threads = server.idle_threads();
+  const auto idle = server.idle_footprint();
   auto held = hold_served("127.0.0.1", server.port, 10);
   constexpr int kWorkers = 4;
   constexpr int kPerWorker = 50;
@@ -272,7 +272,7 @@ TEST_CASE("a connect flood beyond --max-conns: all over the cap are closed, the 
     }
   }
   failures.report();
-  CHECK(count_threads(server.pid()) == threads + 10);
+  CHECK(eventually([&] { return server.holds(idle, 10); }));
   for (auto& client : held) {
     const auto again = bytes_of("still served");
     REQUIRE(client.send_all(again));
@@ -291,7 +291,7 @@ TEST_CASE("out of descriptors: the accept loop pauses without spinning, says so 
   const auto prlimit = find_in_path("prlimit");
   REQUIRE_MESSAGE(!prlimit.empty(), "prlimit (util-linux) is needed");
   auto server = start_echo_server({}, {prlimit, "--nofile=64:64"});
-  const auto threads = server.idle_threads();
+  const auto idle = server.idle_footprint();
   MESSAGE("server idles with " << count_open_fds(server.pid()) << " descriptors of 64");
   // Beyond 64, so some wait in the listen backlog; few enough beyond it that closing some of the
   // served ones lets all the waiting in at once (a second pause would blur "says so once").
@@ -309,7 +309,7 @@ TEST_CASE("out of descriptors: the accept loop pauses without spinning, says so 
   std::size_t served = 0;
   eventually(
       [&] {
-        const auto now = count_threads(server.pid()) - threads;
+        const auto now = server.connections_beyond(idle);
         const bool same = now == served;
         served = now;
         return same && now > 0;
@@ -458,7 +458,7 @@ TEST_CASE("thread creation failure: the connection is refused cleanly, the serve
 
 TEST_CASE("SIGTERM in the middle of load: nothing echoed is lost, every thread joined, exit 0") {
   auto server = start_echo_server();  // not quiet: each close line says how many bytes it echoed
-  const auto threads = server.idle_threads();
+  const auto idle = server.idle_footprint();
   constexpr int kEchoing = 12;      // send and read all the time, checking every byte
   constexpr int kNeverReading = 4;  // keep sending, never read
   constexpr int kSilent = 4;        // connected, never send, never read
@@ -533,9 +533,7 @@ TEST_CASE("SIGTERM in the middle of load: nothing echoed is lost, every thread j
     }
     const bool warm = eventually([&] { return warmed_up.load() == kEchoing; }, 60s);
     CHECK(warm);
-    CHECK(eventually([&] {
-      return count_threads(server.pid()) == threads + kEchoing + kNeverReading + kSilent;
-    }));
+    CHECK(eventually([&] { return server.holds(idle, kEchoing + kNeverReading + kSilent); }));
     stopped = server.stop(SIGTERM, 30s);
   }  // joins the clients: each is bounded and ends once the server closes on it
   failures.report();

@@ -11,6 +11,26 @@ namespace testing_support {
 
 using namespace std::chrono_literals;
 
+namespace {
+
+// A count read until two readings in a row agree (bounded: 5 s), so a figure still settling
+// after start (threads a sanitizer runtime adds, say) is not taken too early.
+template <typename Count>
+std::size_t settled(Count count) {
+  std::size_t last = 0;
+  eventually(
+      [&] {
+        const auto now = count();
+        const bool same = now == last;
+        last = now;
+        return same;
+      },
+      5s);
+  return last;
+}
+
+}  // namespace
+
 EchoServerProcess start_echo_server(const std::vector<std::string>& extra_args,
                                     const std::vector<std::string>& wrapper) {
   return start_echo_server_at(program_path("echo-server"), extra_args, wrapper);
@@ -23,13 +43,14 @@ EchoServerProcess start_echo_server_at(const std::string& program,
   argv.push_back(program);
   argv.push_back("--port");
   argv.push_back("0");
+  EchoServerProcess server;
   // ctest runs the echo suites once per engine (tests/echo/CMakeLists.txt).
   if (const char* engine = std::getenv("SUITE_ENGINE"); engine != nullptr && *engine != '\0') {
     argv.push_back("--engine");
     argv.push_back(engine);
+    server.engine = engine;
   }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  EchoServerProcess server;
   server.process = std::make_unique<ChildProcess>(argv);
   const auto line = server.process->wait_for_stdout("listening on ", 60s);
   if (!line) {
@@ -55,16 +76,22 @@ StoppedServer EchoServerProcess::stop(int signal, std::chrono::milliseconds limi
 }
 
 std::size_t EchoServerProcess::idle_threads() const {
-  std::size_t count = 0;
-  eventually(
-      [&] {
-        const auto now = count_threads(pid());
-        const bool same = now == count;
-        count = now;
-        return same;
-      },
-      5s);
-  return count;
+  return settled([&] { return count_threads(pid()); });
+}
+
+ServerFootprint EchoServerProcess::idle_footprint() const {
+  const auto threads = idle_threads();
+  return {.threads = threads, .sockets = settled([&] { return count_sockets(pid()); })};
+}
+
+bool EchoServerProcess::holds(const ServerFootprint& idle, std::size_t connections) const {
+  const auto threads = idle.threads + (thread_per_connection() ? connections : 0);
+  return count_sockets(pid()) == idle.sockets + connections && count_threads(pid()) == threads;
+}
+
+std::size_t EchoServerProcess::connections_beyond(const ServerFootprint& idle) const {
+  const auto sockets = count_sockets(pid());
+  return sockets > idle.sockets ? sockets - idle.sockets : 0;
 }
 
 bool echoes(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {

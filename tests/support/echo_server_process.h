@@ -32,8 +32,16 @@ struct StoppedServer {
   std::int64_t count(const std::string& key) const { return summary.count(key); }
 };
 
+// What an idle server holds, to compare a busy one against: its threads and its sockets.
+struct ServerFootprint {
+  std::size_t threads = 0;
+  std::size_t sockets = 0;
+};
+
 struct EchoServerProcess {
   std::unique_ptr<ChildProcess> process;
+  // The --engine it runs: "threads" (the default), "async" or "uring".
+  std::string engine = "threads";
   std::uint16_t port = 0;
   std::string listening_line;  // "listening on ADDRESS:PORT"
 
@@ -44,9 +52,19 @@ struct EchoServerProcess {
   // Threads of the idle server (main, signal waiter, reaper, and whatever a sanitizer runtime
   // adds), measured once the count stops changing rather than assumed.
   std::size_t idle_threads() const;
+  // Threads and sockets of the idle server, each measured once it stops changing.
+  ServerFootprint idle_footprint() const;
+  // True when the server holds exactly `connections` connections more than when `idle` was
+  // measured: one socket each, and one thread each under the threads engine while the
+  // event-loop engines add none.
+  bool holds(const ServerFootprint& idle, std::size_t connections) const;
+  // Connections it holds beyond `idle`, counted by sockets (any engine).
+  std::size_t connections_beyond(const ServerFootprint& idle) const;
+  bool thread_per_connection() const { return engine == "threads"; }
 };
 
-// Starts `[wrapper...] echo-server --port 0 [--engine $SUITE_ENGINE] extra_args...` and waits (bounded) for "listening on".
+// Starts `[wrapper...] echo-server --port 0 [--engine $SUITE_ENGINE] extra_args...` and waits
+// (bounded) for "listening on".
 // Throws std::runtime_error with the server's stderr if it does not start.
 EchoServerProcess start_echo_server(const std::vector<std::string>& extra_args = {},
                                     const std::vector<std::string>& wrapper = {});

@@ -7,6 +7,7 @@
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 namespace testing_support {
 
@@ -36,6 +37,26 @@ std::size_t count_open_fds(pid_t pid) {
 
 std::size_t count_threads(pid_t pid) {
   return count_entries(proc_path(pid, "task"));
+}
+
+std::size_t count_sockets(pid_t pid) {
+  const auto folder = proc_path(pid, "fd");
+  std::size_t sockets = 0;
+  if (DIR* dir = ::opendir(folder.c_str())) {
+    while (const dirent* entry = ::readdir(dir)) {
+      if (entry->d_name[0] == '.') continue;
+      char target[64];
+      const auto link = folder + "/" + entry->d_name;
+      // A descriptor closed since the listing reads as an error: not counted.
+      const auto length = ::readlink(link.c_str(), target, sizeof target);
+      if (length > 0 &&
+          std::string_view(target, static_cast<std::size_t>(length)).starts_with("socket:")) {
+        ++sockets;
+      }
+    }
+    ::closedir(dir);
+  }
+  return sockets;
 }
 
 double cpu_seconds(pid_t pid) {

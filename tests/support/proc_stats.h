@@ -20,6 +20,8 @@ namespace testing_support {
 
 std::size_t count_open_fds(pid_t pid);
 std::size_t count_threads(pid_t pid);
+// Open descriptors that are sockets (listening or connected).
+std::size_t count_sockets(pid_t pid);
 // User + system CPU time the process has used, in seconds.
 double cpu_seconds(pid_t pid);
 // Resident memory (VmRSS), in KiB.
