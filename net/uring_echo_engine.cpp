@@ -404,7 +404,7 @@ void UringEchoEngine::handle_accept(Loop& loop, int result, unsigned flags) {
       pauses_.accepted(events_);
       admit(loop, result);
     }
-  } else if (result != -ECANCELED || !stopping_.load()) {
+  } else if (result != -ECANCELED) {  // cancelled by this loop: for a pause, or to stop
     const std::error_code error(-result, std::system_category());
     switch (classify_accept_error(error)) {
       case AcceptFailure::retry_now:
