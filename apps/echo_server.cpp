@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(app::whole_number(64, 65536));
   cli.add_option("--engine", engine_name,
-                 "threads: a thread per connection; async: event loops (docs/design.md)")
+                 "threads: a thread per connection; async, uring: event loops (docs/design.md)")
       ->capture_default_str()
       ->check(CLI::IsMember({"threads", "async", "uring"}));
   cli.add_option("--threads", engine_threads,

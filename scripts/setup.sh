@@ -7,6 +7,7 @@ packages=(
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config          # build, sanitizers, fuzzing
   libasio-dev libasio-doc libfmt-dev libcli11-dev doctest-dev        # libraries (+ Asio's examples)
   nlohmann-json3-dev                                                 # loadgen's JSON reports
+  liburing-dev                                                       # echo-server --engine uring
   netcat-openbsd ncat socat iproute2 procps psmisc                   # real peers and /proc tools
   nftables                                                           # loss between two test hosts
   libcap2-bin util-linux                                             # setcap, setpriv, prlimit

@@ -82,13 +82,12 @@ TEST_CASE("the async engine from the factory echoes, counts and stops with one o
   }
 }
 
-TEST_CASE("the uring engine, not built yet, is a net::Error that says so") {
-  net::TcpListener listener(net::parse_address("127.0.0.1"), 0);
-  net::ServerEvents events;
-  try {
-    (void)net::make_echo_engine(net::EngineKind::uring, listener, {}, events, {});
-    FAIL("make_echo_engine(uring) returned");
-  } catch (const net::Error& error) {
-    CHECK(std::string(error.what()).find("io_uring engine: not built yet") != std::string::npos);
+TEST_CASE("the uring engine from the factory echoes, counts and stops with one or four threads") {
+  for (const std::size_t threads : {std::size_t{1}, std::size_t{4}}) {
+    CAPTURE(threads);
+    const auto stats = echo_once_through(net::EngineKind::uring, threads);
+    CHECK(stats.served == 1);
+    CHECK(stats.bytes == 5);
+    CHECK(stats.active == 0);
   }
 }
