@@ -43,8 +43,11 @@ std::string reason_for(std::error_code error) {
 }  // namespace
 
 // One connection: reads into a small buffer until a read fills it, then a 64 KiB one (as
-// net::echo_session does), writes each chunk back, reads again. Lives as long as an operation or
-// the engine's map holds it. Threading: every member function runs on the socket's strand.
+// net::echo_session does), writes each chunk back, reads again. The write is tried at once on
+// the non-blocking socket; only what does not fit in the send buffer goes to async_write, so the
+// usual echo costs no trip through the scheduler. Lives as long as an operation or the engine's
+// map holds it. Threading: every member function runs on its loop's thread (the socket's
+// executor), the only thread that touches it after construction.
 class AsyncEchoEngine::Session : public std::enable_shared_from_this<Session> {
  public:
   Session(AsyncEchoEngine& engine, asio::ip::tcp::socket socket, ConnectionInfo info)
@@ -57,6 +60,10 @@ class AsyncEchoEngine::Session : public std::enable_shared_from_this<Session> {
     report([&] { engine_.events_.opened(info_); });
     std::error_code ignored;
     socket_.set_option(asio::ip::tcp::no_delay(true), ignored);  // an echo is a reply
+    // Synchronous writes then fail with would_block instead of waiting (see on_read).
+    std::error_code error;
+    socket_.non_blocking(true, error);
+    if (error) return finish({echoed_, reason_for(error), false});
     if (engine_.limits_.idle_timeout) {
       last_progress_ = Clock::now();
       wait_idle(*engine_.limits_.idle_timeout);
@@ -64,8 +71,8 @@ class AsyncEchoEngine::Session : public std::enable_shared_from_this<Session> {
     read();
   }
 
-  // The connection's strand: post start() and shut_down() there.
-  asio::any_io_executor shut_down_executor() { return socket_.get_executor(); }
+  // The connection's loop: post start() and shut_down() there.
+  asio::any_io_executor executor() { return socket_.get_executor(); }
 
   // Graceful stop: the pending read sees eof, the session ends as when its peer closes.
   void shut_down() {
@@ -84,6 +91,9 @@ class AsyncEchoEngine::Session : public std::enable_shared_from_this<Session> {
     return small_;
   }
 
+  // async_read_some rather than async_wait and a read: Asio's reactor reads at once only when the
+  // socket was seen readable since its last short read, so one message in flight costs one
+  // recv() and no EAGAIN, while async_wait re-arms epoll (epoll_ctl) on every wait.
   void read() {
     const auto into = buffer();
     socket_.async_read_some(
@@ -105,7 +115,28 @@ class AsyncEchoEngine::Session : public std::enable_shared_from_this<Session> {
     if (error) return finish({echoed_, reason_for(error), false});
     last_progress_ = Clock::now();
     if (engine_.options_.on_data) report([&] { engine_.options_.on_data(info_, chunk); });
-    asio::async_write(socket_, asio::buffer(chunk.data(), chunk.size()),
+    // One try on the non-blocking socket: a short write means the send buffer is full, and a
+    // second try would only see would_block.
+    const auto sent = socket_.write_some(asio::buffer(chunk.data(), chunk.size()), error);
+    if (error && error != asio::error::would_block && error != asio::error::try_again) {
+      return finish({echoed_, reason_for(error), false});
+    }
+    if (error) {
+      write_rest(chunk);
+      return;
+    }
+    echoed_ += sent;
+    if (sent < chunk.size()) {
+      write_rest(chunk.subspan(sent));
+      return;
+    }
+    read();
+  }
+
+  // The part the send buffer could not take; the chunk stays in our buffer, which the next read
+  // reuses only after this write completes.
+  void write_rest(std::span<std::byte> rest) {
+    asio::async_write(socket_, asio::buffer(rest.data(), rest.size()),
                       [self = shared_from_this()](std::error_code error, std::size_t bytes) {
                         self->on_written(error, bytes);
                       });
@@ -153,15 +184,32 @@ class AsyncEchoEngine::Session : public std::enable_shared_from_this<Session> {
   bool done_ = false;
 };
 
+// Concurrency hint 1: the loop is run by one thread, so Asio skips the hand-offs it needs for
+// several; its locks stay, because accept() opens sockets on other loops and stop() posts.
+AsyncEchoEngine::Loop::Loop() : io(1), work(asio::make_work_guard(io)) {
+  // A timer makes the context open its reactor (epoll, eventfd, timerfd) now rather than at the
+  // loop's first connection: the server's descriptors are then the same from start to stop.
+  asio::steady_timer open_reactor(io);
+}
+
+std::vector<std::unique_ptr<AsyncEchoEngine::Loop>> AsyncEchoEngine::make_loops(
+    std::size_t threads) {
+  std::vector<std::unique_ptr<AsyncEchoEngine::Loop>> loops;
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i) {
+    loops.push_back(std::make_unique<AsyncEchoEngine::Loop>());
+  }
+  return loops;
+}
+
 AsyncEchoEngine::AsyncEchoEngine(TcpListener& listener, ServerLimits limits, ServerEvents& events,
                                  EngineOptions options)
     : listener_(listener),
       limits_(std::move(limits)),
       events_(events),
       options_(std::move(options)),
-      accept_strand_(asio::make_strand(io_)),
-      acceptor_(accept_strand_),
-      pause_timer_(accept_strand_),
+      loops_(make_loops(options_.threads)),
+      acceptor_(loops_.front()->io),
+      pause_timer_(loops_.front()->io),
       pauses_(limits_.accept_pause) {
   // The listener keeps its descriptor (and closes it); the acceptor owns a duplicate, so both
   // may close theirs in any order.
@@ -180,20 +228,21 @@ AsyncEchoEngine::~AsyncEchoEngine() {
 }
 
 void AsyncEchoEngine::run() {
-  asio::dispatch(accept_strand_, [this] { accept(); });
+  asio::post(loops_.front()->io, [this] { accept(); });
   {
-    std::vector<std::jthread> loops;
-    const std::size_t count = std::max<std::size_t>(1, options_.threads);
-    for (std::size_t i = 1; i < count; ++i) loops.emplace_back([this] { run_loop(); });
-    run_loop();
-  }  // joins: io_context::run() returns on every thread once the acceptor and sessions are gone
+    std::vector<std::jthread> threads;
+    for (std::size_t i = 1; i < loops_.size(); ++i) {
+      threads.emplace_back([this, &loop = *loops_[i]] { run_loop(loop); });
+    }
+    run_loop(*loops_.front());
+  }  // joins: each loop's run() returns once stop() released it and its sessions are gone
   std::lock_guard lock(mutex_);
   if (failure_) std::rethrow_exception(failure_);
 }
 
-void AsyncEchoEngine::run_loop() noexcept {
+void AsyncEchoEngine::run_loop(Loop& loop) noexcept {
   try {
-    io_.run();
+    loop.io.run();
   } catch (...) {
     {
       std::lock_guard lock(mutex_);
@@ -201,7 +250,7 @@ void AsyncEchoEngine::run_loop() noexcept {
     }
     stop();
     // Keep serving what is left so every connection ends and the others can return.
-    run_loop();
+    run_loop(loop);
   }
 }
 
@@ -209,16 +258,23 @@ void AsyncEchoEngine::stop() noexcept {
   if (stopping_.exchange(true)) return;
   listener_.stop();
   try {
-    asio::post(accept_strand_, [this] {
+    asio::post(loops_.front()->io, [this] {
       std::error_code ignored;
       acceptor_.close(ignored);
       pause_timer_.cancel();
     });
-    std::lock_guard lock(mutex_);
-    for (const auto& entry : sessions_) {
-      // A copy, not a structured binding: clang 14 cannot capture those.
-      auto session = entry.second;
-      asio::post(session->shut_down_executor(), [session] { session->shut_down(); });
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& entry : sessions_) {
+        // A copy, not a structured binding: clang 14 cannot capture those.
+        auto session = entry.second;
+        asio::post(session->executor(), [session] { session->shut_down(); });
+      }
+    }
+    // After the shut-downs: each loop's run() then returns once its last session has ended. A
+    // session admitted before the lock above posted its start() before it too (see admit()).
+    for (auto& loop : loops_) {
+      asio::post(loop->io, [&loop = *loop] { loop.work.reset(); });
     }
   } catch (...) {
     // Out of memory for a handler: the sessions end by themselves (peer or idle timeout).
@@ -234,10 +290,12 @@ ServerStats AsyncEchoEngine::stats() const {
 
 void AsyncEchoEngine::accept() {
   if (stopping_.load()) return;
-  acceptor_.async_accept(asio::make_strand(io_),
-                         [this](std::error_code error, asio::ip::tcp::socket socket) {
-                           on_accept(error, std::move(socket));
-                         });
+  // The new socket belongs to its loop from the start; the next connection goes to the next loop.
+  auto& loop = *loops_[next_loop_];
+  next_loop_ = (next_loop_ + 1) % loops_.size();
+  acceptor_.async_accept(loop.io, [this](std::error_code error, asio::ip::tcp::socket socket) {
+    on_accept(error, std::move(socket));
+  });
 }
 
 void AsyncEchoEngine::on_accept(std::error_code error, asio::ip::tcp::socket socket) {
@@ -300,8 +358,8 @@ void AsyncEchoEngine::admit(asio::ip::tcp::socket socket) {
   sessions_.emplace(id, session);
   ++stats_.served;
   stats_.peak_active = std::max(stats_.peak_active, sessions_.size());
-  lock.unlock();
-  asio::post(session->shut_down_executor(), [session] { session->start(); });
+  // Under the lock, so that stop() posts the shut-down and the loop's release after this.
+  asio::post(session->executor(), [session] { session->start(); });
 }
 
 void AsyncEchoEngine::session_ended(std::uint64_t id, const SessionEnd& end) {
