@@ -21,27 +21,6 @@
 
 namespace net {
 
-namespace {
-
-// Events only report; one that throws must cost neither a connection nor the event loop.
-template <typename Call>
-void report(Call&& call) noexcept {
-  try {
-    std::forward<Call>(call)();
-  } catch (...) {
-    // The event is lost; stats() still counts what happened.
-  }
-}
-
-// The close reason for an I/O error, worded as the threads engine words it (net/echo_session.cpp).
-std::string reason_for(std::error_code error) {
-  const auto code = to_system_error(error);
-  if (code == std::errc::connection_reset) return "reset";
-  return fmt::format("error: {}", code.message());
-}
-
-}  // namespace
-
 // One connection: reads into a small buffer until a read fills it, then a 64 KiB one (as
 // net::echo_session does), writes each chunk back, reads again. The write is tried at once on
 // the non-blocking socket; only what does not fit in the send buffer goes to async_write, so the
@@ -57,13 +36,13 @@ class AsyncEchoEngine::Session : public std::enable_shared_from_this<Session> {
         info_(std::move(info)) {}
 
   void start() {
-    report([&] { engine_.events_.opened(info_); });
+    report_event([&] { engine_.events_.opened(info_); });
     std::error_code ignored;
     socket_.set_option(asio::ip::tcp::no_delay(true), ignored);  // an echo is a reply
     // Synchronous writes then fail with would_block instead of waiting (see on_read).
     std::error_code error;
     socket_.non_blocking(true, error);
-    if (error) return finish({echoed_, reason_for(error), false});
+    if (error) return finish({echoed_, failure_reason(to_system_error(error)), false});
     if (engine_.limits_.idle_timeout) {
       last_progress_ = Clock::now();
       wait_idle(*engine_.limits_.idle_timeout);
@@ -112,14 +91,14 @@ class AsyncEchoEngine::Session : public std::enable_shared_from_this<Session> {
       socket_.shutdown(asio::socket_base::shutdown_send, ignored);
       return finish({echoed_, "closed by peer", false});
     }
-    if (error) return finish({echoed_, reason_for(error), false});
+    if (error) return finish({echoed_, failure_reason(to_system_error(error)), false});
     last_progress_ = Clock::now();
-    if (engine_.options_.on_data) report([&] { engine_.options_.on_data(info_, chunk); });
+    if (engine_.options_.on_data) report_event([&] { engine_.options_.on_data(info_, chunk); });
     // One try on the non-blocking socket: a short write means the send buffer is full, and a
     // second try would only see would_block.
     const auto sent = socket_.write_some(asio::buffer(chunk.data(), chunk.size()), error);
     if (error && error != asio::error::would_block && error != asio::error::try_again) {
-      return finish({echoed_, reason_for(error), false});
+      return finish({echoed_, failure_reason(to_system_error(error)), false});
     }
     if (error) {
       write_rest(chunk);
@@ -145,7 +124,7 @@ class AsyncEchoEngine::Session : public std::enable_shared_from_this<Session> {
   void on_written(std::error_code error, std::size_t bytes) {
     echoed_ += bytes;
     if (done_) return;
-    if (error) return finish({echoed_, reason_for(error), false});
+    if (error) return finish({echoed_, failure_reason(to_system_error(error)), false});
     last_progress_ = Clock::now();
     read();
   }
@@ -168,7 +147,7 @@ class AsyncEchoEngine::Session : public std::enable_shared_from_this<Session> {
     std::error_code ignored;
     timer_.cancel();
     socket_.close(ignored);  // pending operations end with operation_aborted and see done_
-    report([&] { engine_.events_.closed(info_, end); });
+    report_event([&] { engine_.events_.closed(info_, end); });
     engine_.session_ended(info_.id, end);
   }
 
@@ -334,7 +313,7 @@ void AsyncEchoEngine::admit(asio::ip::tcp::socket socket) {
   if (error) return;  // the peer left already; nothing to serve or report
   auto refuse = [&](Refusal why) {
     socket.close(error);
-    report([&] { events_.refused(peer, why); });
+    report_event([&] { events_.refused(peer, why); });
   };
   if (!is_allowed(limits_, peer.address())) {
     {

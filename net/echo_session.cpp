@@ -15,10 +15,7 @@ SessionEnd ended(std::uint64_t bytes, const IoResult& io) {
     case IoStatus::timed_out:
       return {bytes, "idle timeout", true};
     case IoStatus::failed:
-      // A peer that closes with our echo unread in its buffer resets the connection (a one-way
-      // client such as `socat -u`): a normal way to end, said in one word.
-      if (io.error == std::errc::connection_reset) return {bytes, "reset", false};
-      return {bytes, fmt::format("error: {}", io.error.message()), false};
+      return {bytes, failure_reason(io.error), false};
     case IoStatus::ok:
       break;
   }

@@ -6,21 +6,7 @@
 
 namespace net {
 
-namespace {
-
-// Calls an event callback. Events only report (log lines, counters of the owner); one that throws,
-// say because stderr's reader went away, must cost neither the connection nor the accept loop and
-// with it the whole service, so its exception stops here.
-template <typename Call>
-void report(Call&& call) noexcept {
-  try {
-    std::forward<Call>(call)();
-  } catch (...) {
-    // The event is lost; the server's own counters (stats()) still record what happened.
-  }
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string_view to_string(Refusal refusal) {
   switch (refusal) {
@@ -62,7 +48,7 @@ void AcceptPauseReporter::paused(std::error_code error, ServerEvents& events) {
     return;
   }
   announced_ = true;
-  report([&] {
+  report_event([&] {
     events.notice(
         classify_accept_error(error) == AcceptFailure::out_of_resources
             ? fmt::format("accept: {}; pausing new connections until some close", error.message())
@@ -75,7 +61,7 @@ void AcceptPauseReporter::accepted(ServerEvents& events) {
   if (!paused_) return;
   paused_ = false;
   resumed_at_ = Clock::now();
-  if (announced_) report([&] { events.notice("accepting new connections again"); });
+  if (announced_) report_event([&] { events.notice("accepting new connections again"); });
   announced_ = false;
 }
 
@@ -161,7 +147,7 @@ void ThreadPerConnectionServer::admit(TcpStream stream) {
   const auto peer = stream.remote_endpoint();
   auto refuse = [&](Refusal why) {
     stream.close();
-    report([&] { events_.refused(peer, why); });
+    report_event([&] { events_.refused(peer, why); });
   };
   if (!is_allowed(limits_, peer.address())) {
     {
@@ -194,7 +180,7 @@ void ThreadPerConnectionServer::admit(TcpStream stream) {
     thread_failure_reported_ = true;
     lock.unlock();
     if (first) {
-      report([&] {
+      report_event([&] {
         events_.notice(
             fmt::format("cannot start a connection thread ({}); refusing connections "
                         "until threads free up",
@@ -202,7 +188,7 @@ void ThreadPerConnectionServer::admit(TcpStream stream) {
       });
     }
     node.mapped()->stream.close();
-    report([&] { events_.refused(peer, Refusal::no_thread); });
+    report_event([&] { events_.refused(peer, Refusal::no_thread); });
     return;
   }
   ++stats_.served;
@@ -210,14 +196,14 @@ void ThreadPerConnectionServer::admit(TcpStream stream) {
   thread_failure_reported_ = false;
   stats_.peak_active = std::max(stats_.peak_active, sessions_.size());
   lock.unlock();
-  if (threads_recovered) report([&] { events_.notice("connection threads start again"); });
+  if (threads_recovered) report_event([&] { events_.notice("connection threads start again"); });
 }
 
 void ThreadPerConnectionServer::run_session(Session& session) {
   SessionEnd end;
   try {
     // Said here, not by the accept thread, so a connection's open line always precedes its close.
-    report([&] { events_.opened(session.info); });
+    report_event([&] { events_.opened(session.info); });
     session.stream.set_timeout(limits_.idle_timeout);
     end = handler_(session.stream, session.info);
   } catch (const std::exception& error) {
@@ -227,7 +213,7 @@ void ThreadPerConnectionServer::run_session(Session& session) {
   } catch (...) {
     end.reason = "handler failed: unknown exception";
   }
-  report([&] { events_.closed(session.info, end); });
+  report_event([&] { events_.closed(session.info, end); });
   std::unique_ptr<Session> finished;
   {
     std::lock_guard lock(mutex_);

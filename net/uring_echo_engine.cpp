@@ -43,23 +43,6 @@ enum : std::uint64_t { kAccept = 1, kWake, kTick, kPause, kIgnored, kLoopOps = 1
 enum Op : std::uint64_t { kNone = 0, kRecv = 1, kSend = 2 };
 constexpr std::uint64_t kOpMask = 7;
 
-// Events only report; one that throws must cost neither a connection nor the event loop.
-template <typename Call>
-void report(Call&& call) noexcept {
-  try {
-    std::forward<Call>(call)();
-  } catch (...) {
-    // The event is lost; stats() still counts what happened.
-  }
-}
-
-// The close reason for a failed recv or send (`error` a positive errno), worded as the other
-// engines word it.
-std::string reason_for(int error) {
-  if (error == ECONNRESET) return "reset";
-  return fmt::format("error: {}", std::system_category().message(error));
-}
-
 __kernel_timespec timespec_of(std::chrono::milliseconds span) {
   __kernel_timespec ts{};
   ts.tv_sec = span.count() / 1000;
@@ -439,7 +422,7 @@ void UringEchoEngine::admit(Loop& loop, int fd) {
   peer.resize(std::min<std::size_t>(length, peer.capacity()));
   auto refuse = [&](Refusal why) {
     ::close(fd);
-    report([&] { events_.refused(peer, why); });
+    report_event([&] { events_.refused(peer, why); });
   };
   if (!is_allowed(limits_, peer.address())) {
     {
@@ -480,7 +463,7 @@ void UringEchoEngine::start(Loop& loop, int fd, ConnectionInfo info) {
   connection.info = std::move(info);
   connection.last_progress = Clock::now();
   loop.connections.emplace(connection.info.id, std::move(owned));
-  report([&] { events_.opened(connection.info); });
+  report_event([&] { events_.opened(connection.info); });
   const int on = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));  // an echo is a reply
   post_recv(loop, connection);
@@ -541,14 +524,16 @@ void UringEchoEngine::on_recv(Loop& loop, Connection& connection, int result, un
   }
   if (result < 0) {
     give_back(loop, connection);
-    return end(loop, connection, {connection.echoed, reason_for(-result), false});
+    return end(loop, connection,
+               {connection.echoed, failure_reason(std::error_code(-result, std::system_category())),
+                false});
   }
   connection.last_progress = Clock::now();
   connection.length = static_cast<std::uint32_t>(result);
   connection.sent = 0;
   if (options_.on_data) {
     const auto chunk = loop.buffer(connection.buffer).first(connection.length);
-    report([&] { options_.on_data(connection.info, chunk); });
+    report_event([&] { options_.on_data(connection.info, chunk); });
   }
   post_send(loop, connection);
 }
@@ -559,7 +544,9 @@ void UringEchoEngine::on_send(Loop& loop, Connection& connection, int result) {
   if (connection.ending) return release(loop, connection);
   if (result < 0) {
     give_back(loop, connection);
-    return end(loop, connection, {connection.echoed, reason_for(-result), false});
+    return end(loop, connection,
+               {connection.echoed, failure_reason(std::error_code(-result, std::system_category())),
+                false});
   }
   connection.last_progress = Clock::now();
   connection.sent += static_cast<std::uint32_t>(result);
@@ -584,7 +571,7 @@ void UringEchoEngine::release(Loop& loop, Connection& connection) {
   give_back(loop, connection);
   ::close(connection.fd);
   connection.how.bytes = connection.echoed;
-  report([&] { events_.closed(connection.info, connection.how); });
+  report_event([&] { events_.closed(connection.info, connection.how); });
   {
     std::lock_guard lock(mutex_);
     stats_.bytes += connection.how.bytes;
