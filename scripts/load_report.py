@@ -10,11 +10,15 @@ each plot shows; docs/json.md describes results.json.
 
 Usage: scripts/load_report.py RAW_CSV --out DIR --mode MODE --duration SECS --runs N
            --commit COMMIT --stamp STAMP --cores N [--suite-version V] [--started-at TIME]
-           [--host NAME] [--udp-csv FILE | --udp-skipped REASON] [--compare asio]
-           [--plot-data DIR] [--no-plots] [-- COMMAND LINE...]
+           [--host NAME] [--udp-csv FILE | --udp-skipped REASON] [--compare LIST]
+           [--servers LIST] [--plot-data DIR] [--no-plots] [-- COMMAND LINE...]
   RAW_CSV          what scripts/load_test.sh wrote: points/runs.csv in its results folder
   --out DIR        where results.csv, results.json, summary.md and the PNGs go
   --udp-csv FILE   the UDP flood's figures (udp.csv: a header and one row)
+  --compare LIST   the other servers measured beside the engines, comma-separated: asio,
+                   asio-async, epoll (their names in the raw CSV)
+  --servers LIST   every server in the order to list and colour them (else engines as they
+                   come, "threads" or "ours" first, then asio, asio-async, epoll)
   --plot-data DIR  keep the plots' data files and gnuplot script there (else a temporary folder)
   --no-plots       write no PNG (gnuplot is then not needed)
   -- ...           the load test's own command line, recorded in results.json
@@ -60,13 +64,22 @@ UDP_COLUMNS = ["count", "rate", "size", "sent", "received", "logged", "kernel_dr
 # server's work: the report says so beside the figure instead of printing a bare ratio.
 NO_NODELAY_PEERS = {
     "asio": "Asio's blocking example echoes in 1 KiB pieces without TCP_NODELAY",
+    "asio-async": "Asio's async example echoes in 1 KiB pieces without TCP_NODELAY",
 }
+# The servers that are not echo-server engines, in the order they are listed after them; a ratio
+# column of every engine against each of REFERENCE_SERVERS is shown when it ran. "ours" is the
+# name older raw CSVs give the threads engine.
+COMPARED_SERVERS = ["asio", "asio-async", "epoll"]
+REFERENCE_SERVERS = ["asio-async", "epoll"]
+BASELINE_ENGINES = ["threads", "ours"]
 NAGLE_STALL_US = 40000.0
 
 # One colour per server (in the order servers first appear, ours first), one dash pattern per
 # message size, one point shape per server (filled for the first size, open for the next).
-SERVER_COLOURS = ["#1f5fbf", "#d9541a", "#2e9e44", "#8e44ad", "#7f7f7f", "#b8860b"]
-SERVER_POINTS = [7, 9, 5, 13, 11, 15]
+# Up to nine servers stay apart: colours from a palette readable on white, all distinct.
+SERVER_COLOURS = ["#1f5fbf", "#d9541a", "#2e9e44", "#8e44ad", "#7f7f7f", "#b8860b",
+                  "#d62728", "#17becf", "#000000"]
+SERVER_POINTS = [7, 9, 5, 13, 11, 15, 7, 9, 5]
 # Each line (server and size) is moved this factor apart from the next on the log x axis, so
 # equal figures (threads, RSS, or two servers alike) stay visible side by side.
 X_SPREAD = 1.04
@@ -165,13 +178,35 @@ def medians(runs):
     return table
 
 
+# The order of --servers, when given; set once by main.
+PREFERRED_ORDER = []
+
+
 def server_order(table):
-    """Servers in the order they should be listed and coloured: ours first, then as they come."""
+    """Servers in the order they should be listed and coloured: as --servers lists them; else
+    the engines first (threads, or ours, before the others, then as they come), then the
+    compared servers in COMPARED_SERVERS order."""
     names = []
     for p in table:
         if p["server"] not in names:
             names.append(p["server"])
-    return sorted(names, key=lambda name: (name != "ours", names.index(name)))
+
+    def rank(name):
+        if name in PREFERRED_ORDER:
+            return (0, PREFERRED_ORDER.index(name), 0)
+        if name in COMPARED_SERVERS:
+            return (2, COMPARED_SERVERS.index(name), 0)
+        return (1, 0 if name in BASELINE_ENGINES else 1, names.index(name))
+    return sorted(names, key=rank)
+
+
+def engines_of(table):
+    """The servers that are echo-server engines, in server order."""
+    return [name for name in server_order(table) if name not in COMPARED_SERVERS]
+
+
+def compare_list(args):
+    return [name for name in (args.compare or "").split(",") if name]
 
 
 def human_size(size):
@@ -298,21 +333,76 @@ def summary_rows(table):
         )
 
 
+def ratio_text(value, base):
+    """value / base with two decimals, or "–" when there is nothing to divide by."""
+    return f"{value / base:.2f}" if base > 0 else "–"
+
+
 def bulk_rows(table):
-    for p in table:
-        if p["kind"] != "bulk":
+    """The bulk points in server order, each with its MB/s against the threads engine's."""
+    bulk = {p["server"]: p for p in table if p["kind"] == "bulk"}
+    base = next((bulk[name]["MB_per_s"] for name in BASELINE_ENGINES if name in bulk), 0.0)
+    for server in server_order(table):
+        p = bulk.get(server)
+        if p is None:
             continue
         yield (
             f"| {p['server']} | {p['MB_per_s']:.1f} | {spread_text(p, 'MB_per_s', 1)} "
             f"| {p['msgs_per_s']:.0f} | {p['p50_us']:.1f} | {p['p99_us']:.1f} "
             f"| {p['cpu_us_per_msg']:.2f} | {p['rss_peak_kb'] / 1024:.1f} "
-            f"| {int(p['threads_peak'])} |"
+            f"| {int(p['threads_peak'])} | {ratio_text(p['MB_per_s'], base)} |"
         )
 
 
+def side_by_side(table, stalled):
+    """summary.md's tables per message size of the sweep: one row per connection count, each
+    server's median msgs/s and CPU µs/msg, then each engine against each reference server that
+    ran: one cell "msgs/s ratio, CPU/msg ratio" († where the reference was Nagle-stalled)."""
+    servers = server_order(table)
+    engines = engines_of(table)
+    references = [r for r in REFERENCE_SERVERS if r in servers]
+    sweep = [p for p in table if p["kind"] == "sweep"]
+    by_point = {}
+    for p in sweep:
+        by_point.setdefault((p["size"], p["connections"]), {})[p["server"]] = p
+    sizes = sorted({p["size"] for p in sweep}, key=numeric)
+    out = []
+    for size in sizes:
+        header = ["conns"]
+        for server in servers:
+            header += [f"{server} msgs/s", f"{server} CPU µs/msg"]
+        for reference in references:
+            for engine in engines:
+                header.append(f"{engine} vs {reference}: msgs/s, CPU")
+        out += ["", f"### {human_size(size)} messages", "", "| " + " | ".join(header) + " |",
+                "|" + "---:|" * len(header)]
+        connections = sorted({c for s, c in by_point if s == size}, key=numeric)
+        for conns in connections:
+            figures = by_point[(size, conns)]
+            cells = [conns]
+            for server in servers:
+                p = figures.get(server)
+                cells += ([f"{p['msgs_per_s']:.0f}", f"{p['cpu_us_per_msg']:.2f}"]
+                          if p else ["–", "–"])
+            for reference in references:
+                ref = figures.get(reference, {})
+                mark = " †" if ("sweep", conns, size) in stalled and (
+                    reference in NO_NODELAY_PEERS and ref.get("p50_us", 0.0) >= NAGLE_STALL_US
+                ) else ""
+                for engine in engines:
+                    p = figures.get(engine, {})
+                    rate = ratio_text(p.get("msgs_per_s", 0.0), ref.get("msgs_per_s", 0.0))
+                    cpu = ratio_text(p.get("cpu_us_per_msg", 0.0), ref.get("cpu_us_per_msg", 0.0))
+                    cells.append(f"{rate}, {cpu}{mark}")
+            out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
 def comparison_rows(table, stalled):
-    """Ours against the Asio example, one row per (kind, connections, size) in table order. A
-    ratio against a point a Nagle stall dominates is marked † (explained under the table)."""
+    """Ours (the first engine) against the Asio example, one row per (kind, connections, size)
+    in table order. A ratio against a point a Nagle stall dominates is marked † (explained under
+    the table)."""
+    first = (engines_of(table) or ["ours"])[0]
     by_point = {}
     for p in table:
         figures = by_point.setdefault((p["kind"], p["connections"], p["size"]), {})
@@ -322,7 +412,7 @@ def comparison_rows(table, stalled):
         return a / b if b > 0 else 0.0
 
     for (kind, conns, size), figures in by_point.items():
-        ours, asio = figures.get("ours", {}), figures.get("asio", {})
+        ours, asio = figures.get(first, {}), figures.get("asio", {})
         rate = (ours.get("msgs_per_s", 0.0), asio.get("msgs_per_s", 0.0))
         cpu = (ours.get("cpu_us_per_msg", 0.0), asio.get("cpu_us_per_msg", 0.0))
         rss = (ours.get("rss_peak_kb", 0.0) / 1024, asio.get("rss_peak_kb", 0.0) / 1024)
@@ -405,16 +495,31 @@ def write_summary(table, udp, caveats, args, path):
     if bulk:
         out += [
             "| server | MB/s | MB/s min–max | msgs/s | p50 µs | p99 µs | CPU µs/msg | RSS MiB "
-            "| threads |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| threads | MB/s vs threads |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             *bulk,
         ]
     else:
         out.append(f"not run ({args.mode} mode has no bulk point)")
-    if args.compare == "asio":
+    servers = server_order(table)
+    if len(servers) > 1:
+        out += [
+            "",
+            "## Servers side by side (same run, interleaved)",
+            "",
+            *wrap(f"Medians of msgs/s and server CPU µs per message for {', '.join(servers)}. "
+                  "An \"ENGINE vs REFERENCE\" column divides the engine's msgs/s, then its CPU "
+                  "µs/msg, by the reference server's: above 1 is more messages per second, or "
+                  "more CPU per message, than the reference."),
+            *side_by_side(table, stalled),
+        ]
+    if "asio" in compare_list(args):
+        first = (engines_of(table) or ["ours"])[0]
         out += [
             "",
             "## Ours against the Asio blocking example (same run, interleaved)",
+            "",
+            f"Ours: the {first} engine.",
             "",
             "| kind | conns | size B | ours msgs/s | asio msgs/s | ratio | ours CPU µs/msg "
             "| asio CPU µs/msg | ratio | ours RSS MiB | asio RSS MiB |",
@@ -496,7 +601,9 @@ def plot_script(table, files, caveats, args, out):
                 "ACK stalls (writes without TCP_NODELAY), not the server's work")
     lines = [
         "set encoding utf8",
-        "set terminal pngcairo size 1000,620 noenhanced font 'DejaVu Sans,10'",
+        # Tall enough for one key entry per line (server and size) beside the plot.
+        f"set terminal pngcairo size 1100,{max(620, 140 + 24 * len(files))} noenhanced "
+        "font 'DejaVu Sans,10'",
         "set logscale x 10",
         "set xlabel 'connections (log scale)'",
         "set grid xtics ytics mxtics",
@@ -602,6 +709,18 @@ def draw_plots(table, caveats, args, out):
             raise ReportError(f"gnuplot failed (exit {done.returncode}): {last}")
 
 
+def server_list(allowed):
+    """An argparse type: a comma list of server names, each one of `allowed` when given."""
+    def parse(text):
+        names = [name for name in text.split(",") if name]
+        wrong = [name for name in names if allowed is not None and name not in allowed]
+        if wrong or not names:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: expected a comma list of {', '.join(allowed or ['server names'])}")
+        return ",".join(names)
+    return parse
+
+
 def parse_arguments(argv):
     # Everything after "--" is the load test's own command line, kept verbatim.
     command_line = []
@@ -624,7 +743,8 @@ def parse_arguments(argv):
     udp = parser.add_mutually_exclusive_group()
     udp.add_argument("--udp-csv")
     udp.add_argument("--udp-skipped")
-    parser.add_argument("--compare", choices=["asio"])
+    parser.add_argument("--compare", type=server_list(COMPARED_SERVERS))
+    parser.add_argument("--servers", type=server_list(None))
     parser.add_argument("--plot-data")
     parser.add_argument("--no-plots", action="store_true")
     args = parser.parse_args(argv)
@@ -634,6 +754,7 @@ def parse_arguments(argv):
 
 def main(argv):
     args = parse_arguments(argv)
+    PREFERRED_ORDER[:] = (args.servers or "").split(",") if args.servers else []
     try:
         runs = read_runs(args.raw_csv)
         table = medians(runs)

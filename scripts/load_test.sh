@@ -5,16 +5,26 @@
 # writes results/<UTC timestamp>/ with results.csv, results.json, summary.md and PNG plots
 # (scripts/load_report.py aggregates them from points/runs.csv, the sweep's one row per run).
 #
-# Usage: scripts/load_test.sh [--quick | --smoke] [--compare asio] [--runs N] [--duration SECS]
+# Usage: scripts/load_test.sh [--quick | --smoke] [--engines LIST] [--compare LIST] [--runs N]
+#                             [--duration SECS] [--conns LIST] [--sizes LIST] [--no-bulk]
 #                             [--bin-dir DIR] [--out DIR] [--no-udp]
 #   (default)       connections 1 10 100 1000 10000 x sizes 64 B and 16 KiB, 5 s per point,
 #                   plus bulk (1 connection, 64 KiB, 4 in flight); UDP flood of 1,000,000
 #   --quick         connections 1 10 100 x 64 B and 16 KiB, 2 s per point, bulk; UDP 200,000
 #   --smoke         connections 1 4 x 64 B and 16 KiB, 1 s per point; UDP 2,000 (used by a test)
-#   --compare asio  also build Asio's blocking thread-per-connection echo example (from Debian's
-#                   libasio-doc) into build/asio-example/ and run the same sweep against it,
-#                   interleaved with ours point by point, so summary.md shows both side by side
-#   --runs N        repeat each point N times (interleaved); summary.md shows medians
+#   --engines LIST  echo-server engines to measure, comma-separated: threads, async, uring, and
+#                   ENGINE:N for --engine ENGINE --threads N (e.g. threads,async,async:1);
+#                   default threads. Each is a server of its own, named as written. An engine
+#                   that cannot start is skipped with one line, the sweep goes on
+#   --compare LIST  also measure other servers, comma-separated: asio (Asio's blocking
+#                   thread-per-connection example), asio-async (Asio's cpp11 async example),
+#                   both built from Debian's libasio-dev examples into build/asio-example/;
+#                   epoll (the minimal epoll-echo-server yardstick); all = the three
+#   --runs N        repeat each point N times, every server in turn (order rotating); summary.md
+#                   shows medians
+#   --conns LIST    connection counts of the sweep, comma-separated (e.g. 10,100,1000)
+#   --sizes LIST    message sizes in bytes of the sweep, comma-separated (e.g. 64,16384)
+#   --no-bulk       skip the bulk point
 #   --bin-dir DIR   use the programs in DIR instead of building build/release (tests use this)
 #   --out DIR       write the results there instead of results/<timestamp>
 #   --no-udp        skip the udp-chat flood
@@ -28,34 +38,79 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 mode=full
+engines=threads
 compare=""
 runs=1
 duration=""
+conns_arg=""
+sizes_arg=""
+no_bulk=false
 bin_dir=""
 out_dir=""
 udp=true
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; }
+usage_error() { echo "load_test.sh: $* (try --help)" >&2; exit 2; }
 while (($#)); do
   case $1 in
     --quick) mode=quick ;;
     --smoke) mode=smoke ;;
-    --compare)
-      [[ ${2:-} == asio ]] || { echo "load_test.sh: --compare takes 'asio'" >&2; exit 2; }
-      compare=asio; shift ;;
-    --compare=asio) compare=asio ;;
+    --engines) (($# > 1)) || usage_error "--engines needs a list"; engines=$2; shift ;;
+    --engines=*) engines=${1#*=} ;;
+    --compare) (($# > 1)) || usage_error "--compare needs a list"; compare=$2; shift ;;
+    --compare=*) compare=${1#*=} ;;
     --runs) runs=${2:-}; shift ;;
     --duration) duration=${2:-}; shift ;;
+    --conns) conns_arg=${2:-}; shift ;;
+    --sizes) sizes_arg=${2:-}; shift ;;
+    --no-bulk) no_bulk=true ;;
     --bin-dir) bin_dir=${2:-}; shift ;;
     --out) out_dir=${2:-}; shift ;;
     --no-udp) udp=false ;;
     -h|--help) usage; exit 0 ;;
-    *) echo "load_test.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+    *) usage_error "unknown option '$1'" ;;
   esac
   shift
 done
-[[ $runs =~ ^[1-9][0-9]?$ ]] || { echo "load_test.sh: --runs must be 1 to 99" >&2; exit 2; }
+[[ $runs =~ ^[1-9][0-9]?$ ]] || usage_error "--runs must be 1 to 99"
 [[ -z $duration || $duration =~ ^[1-9][0-9]{0,3}$ ]] ||
-  { echo "load_test.sh: --duration must be whole seconds, 1 to 9999" >&2; exit 2; }
+  usage_error "--duration must be whole seconds, 1 to 9999"
+
+# The engines, as named in tables and plots ("async:1"), in the order given; duplicates dropped.
+engine_list=()
+IFS=, read -r -a entries <<<"$engines"
+((${#entries[@]})) || usage_error "--engines needs at least one engine"
+for entry in "${entries[@]}"; do
+  [[ $entry =~ ^(threads|async|uring)(:[1-9][0-9]{0,3})?$ ]] ||
+    usage_error "--engines: '$entry' is not threads, async, uring or ENGINE:N"
+  [[ " ${engine_list[*]} " == *" $entry "* ]] || engine_list+=("$entry")
+done
+# The other servers, in a fixed order whatever the order given.
+compare_list=()
+if [[ -n $compare ]]; then
+  [[ $compare == all ]] && compare=asio,asio-async,epoll
+  IFS=, read -r -a entries <<<"$compare"
+  for entry in "${entries[@]}"; do
+    [[ $entry =~ ^(asio|asio-async|epoll)$ ]] ||
+      usage_error "--compare: '$entry' is not asio, asio-async, epoll or all"
+  done
+  for known in asio asio-async epoll; do
+    [[ ",$compare," == *",$known,"* ]] && compare_list+=("$known")
+  done
+fi
+compare=$(IFS=,; echo "${compare_list[*]}")
+# A comma list of whole numbers from 1 to 10^max_digits.
+number_list() {
+  local name=$1 text=$2 digits=$3 item
+  [[ $text =~ ^[0-9,]+$ ]] || usage_error "$name takes whole numbers separated by commas"
+  IFS=, read -r -a items <<<"$text"
+  ((${#items[@]})) || usage_error "$name needs at least one number"
+  for item in "${items[@]}"; do
+    [[ $item =~ ^[1-9][0-9]{0,$((digits - 1))}$ ]] ||
+      usage_error "$name: '$item' is not a whole number from 1 to $((10 ** digits - 1))"
+  done
+}
+[[ -z $conns_arg ]] || number_list --conns "$conns_arg" 5
+[[ -z $sizes_arg ]] || number_list --sizes "$sizes_arg" 7
 
 case $mode in
   full)  conns_list=(1 10 100 1000 10000); sizes=(64 16384); dur=5; bulk=true
@@ -66,6 +121,9 @@ case $mode in
          udp_count=2000; udp_rate=20000 ;;
 esac
 dur=${duration:-$dur}
+[[ -z $conns_arg ]] || IFS=, read -r -a conns_list <<<"$conns_arg"
+[[ -z $sizes_arg ]] || IFS=, read -r -a sizes <<<"$sizes_arg"
+! $no_bulk || bulk=false
 
 log() { echo "load_test: $*" >&2; }
 
@@ -77,11 +135,14 @@ if [[ -z $bin_dir ]]; then
   [[ -f build/release/CMakeCache.txt ]] || cmake --preset release >&2
   targets=(echo-server loadgen)
   [[ -f apps/udp_chat.cpp ]] && targets+=(udp-chat)
+  [[ " ${compare_list[*]} " == *" epoll "* ]] && targets+=(epoll-echo-server)
   cmake --build build/release --parallel "$(nproc)" --target "${targets[@]}" >&2
   bin_dir=$root/build/release/bin
 fi
 bin_dir=$(cd "$bin_dir" && pwd)
-for program in echo-server loadgen; do
+programs=(echo-server loadgen)
+[[ " ${compare_list[*]} " == *" epoll "* ]] && programs+=(epoll-echo-server)
+for program in "${programs[@]}"; do
   [[ -x $bin_dir/$program ]] || { echo "load_test.sh: $bin_dir/$program is missing" >&2; exit 1; }
 done
 # Checked now, not after a sweep of many minutes: the report needs it.
@@ -91,25 +152,31 @@ command -v gnuplot >/dev/null ||
   { echo "load_test.sh: gnuplot is missing (scripts/setup.sh installs gnuplot-nox)" >&2; exit 1; }
 suite_version=$("$bin_dir/echo-server" --version 2>/dev/null | awk 'NR == 1 {print $NF}' || true)
 
-asio_bin=""
-if [[ $compare == asio ]]; then
+# Builds one of Asio's cpp11 echo examples (NAME.cpp) into build/asio-example/NAME, once.
+build_asio_example() {
+  local name=$1 src dir=$root/build/asio-example
   # Debian's libasio-doc ships the examples; some installs keep them in libasio-dev's doc folder.
   # Take whichever the package database lists, plain or gzipped, else the known path.
   src=$(dpkg -L libasio-doc libasio-dev 2>/dev/null |
-        grep -E '/cpp11/echo/blocking_tcp_echo_server\.cpp(\.gz)?$' | head -n 1 || true)
-  src=${src:-/usr/share/doc/libasio-dev/examples/cpp11/echo/blocking_tcp_echo_server.cpp}
-  [[ -f $src ]] || { echo "load_test.sh: Asio example not found ($src); apt-get install libasio-doc" >&2; exit 1; }
-  asio_dir=$root/build/asio-example
-  asio_bin=$asio_dir/blocking_tcp_echo_server
-  mkdir -p "$asio_dir"
-  if [[ ! -x $asio_bin || $src -nt $asio_bin ]]; then
+        grep -E "/cpp11/echo/$name\.cpp(\.gz)?\$" | head -n 1 || true)
+  src=${src:-/usr/share/doc/libasio-dev/examples/cpp11/echo/$name.cpp}
+  [[ -f $src ]] ||
+    { echo "load_test.sh: Asio example not found ($src); apt-get install libasio-doc" >&2; exit 1; }
+  mkdir -p "$dir"
+  if [[ ! -x $dir/$name || $src -nt $dir/$name ]]; then
     log "building the Asio example from $src"
-    if [[ $src == *.gz ]]; then zcat "$src" >"$asio_dir/blocking_tcp_echo_server.cpp"
-    else cp "$src" "$asio_dir/blocking_tcp_echo_server.cpp"; fi
-    g++ -std=c++20 -O2 -DASIO_STANDALONE -pthread "$asio_dir/blocking_tcp_echo_server.cpp" \
-        -o "$asio_bin"
+    if [[ $src == *.gz ]]; then zcat "$src" >"$dir/$name.cpp"
+    else cp "$src" "$dir/$name.cpp"; fi
+    g++ -std=c++20 -O2 -DASIO_STANDALONE -pthread "$dir/$name.cpp" -o "$dir/$name"
   fi
-fi
+}
+asio_dir=$root/build/asio-example
+for server in "${compare_list[@]}"; do
+  case $server in
+    asio) build_asio_example blocking_tcp_echo_server ;;
+    asio-async) build_asio_example async_tcp_echo_server ;;
+  esac
+done
 
 # --- output -------------------------------------------------------------------------------------
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -170,36 +237,64 @@ wait_listening() {
 # field 2 may hold spaces, so count from after its closing parenthesis).
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 
-# Starts a server; sets server_pid and server_port.
+# The port in the server's "listening on ADDR:PORT" line, or nothing yet.
+listening_port() {
+  sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/server.out" 2>/dev/null || true
+}
+
+# Starts a program that prints "listening on ADDR:PORT" when ready (echo-server with the engine
+# $1, or the epoll yardstick); sets server_pid and server_port (empty when it did not start).
+start_printing_server() {
+  local i
+  # The redirection truncates in the child, which may run after our first look: remove the
+  # previous server's file first, or its port would be read.
+  rm -f "$work/server.out"
+  "$@" >"$work/server.out" 2>"$work/server.err" &
+  server_pid=$!
+  server_port=""
+  for ((i = 0; i < 150; i++)); do
+    server_port=$(listening_port)
+    [[ -n $server_port ]] && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  # It may have printed its line just before it exited.
+  [[ -n $server_port ]] || server_port=$(listening_port)
+}
+
+# echo-server's arguments for an engine as named in --engines ("async:1").
+engine_arguments() {
+  local entry=$1
+  engine_args=(--bind 127.0.0.1 --port 0 --quiet --engine "${entry%%:*}")
+  [[ $entry == *:* ]] && engine_args+=(--threads "${entry#*:}")
+  return 0
+}
+
+# Starts a server by its name in the sweep; sets server_pid and server_port.
 start_server() {
-  local which=$1 i
-  if [[ $which == ours ]]; then
-    # The redirection truncates in the child, which may run after our first look: remove the
-    # previous server's file first, or its port would be read.
-    rm -f "$work/server.out"
-    "$bin_dir/echo-server" --bind 127.0.0.1 --port 0 --quiet >"$work/server.out" 2>"$work/server.err" &
-    server_pid=$!
-    server_port=""
-    for ((i = 0; i < 150; i++)); do
-      server_port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/server.out" 2>/dev/null || true)
-      [[ -n $server_port ]] && break
-      sleep 0.1
-    done
-  else
-    # The example takes a port number, so a port may still be taken between our look and its bind:
-    # try a few (bounded), each checked by the example still running once the port listens.
-    for ((i = 0; i < 5; i++)); do
-      server_port=$(free_port t)
-      "$asio_bin" "$server_port" >/dev/null 2>"$work/server.err" &
-      server_pid=$!
-      if wait_listening t "$server_port" "$server_pid" && kill -0 "$server_pid" 2>/dev/null; then
-        break
-      fi
-      kill "$server_pid" 2>/dev/null || true
-      wait "$server_pid" 2>/dev/null || true
-      server_port=""
-    done
-  fi
+  local which=$1 i example
+  case $which in
+    epoll) start_printing_server "$bin_dir/epoll-echo-server" 0 ;;
+    asio|asio-async)
+      example=blocking_tcp_echo_server
+      [[ $which == asio-async ]] && example=async_tcp_echo_server
+      # The example takes a port number, so a port may still be taken between our look and its
+      # bind: try a few (bounded), each checked by the example still running once the port
+      # listens.
+      for ((i = 0; i < 5; i++)); do
+        server_port=$(free_port t)
+        "$asio_dir/$example" "$server_port" >/dev/null 2>"$work/server.err" &
+        server_pid=$!
+        if wait_listening t "$server_port" "$server_pid" && kill -0 "$server_pid" 2>/dev/null; then
+          break
+        fi
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_port=""
+      done ;;
+    *) engine_arguments "$which"
+       start_printing_server "$bin_dir/echo-server" "${engine_args[@]}" ;;
+  esac
   if [[ -z $server_port ]]; then
     echo "load_test.sh: $which server did not start: $(head -c 300 "$work/server.err")" >&2
     exit 1
@@ -278,16 +373,34 @@ measure() {
       "mismatches $(kv mismatches "$work/lg.out") connect_failures $(kv connect_failures "$work/lg.out")"
 }
 
+# An engine that cannot start here (uring on a kernel without io_uring, or a build without it)
+# is left out with one line, once, before the sweep: the others are still worth measuring.
+servers=()
+for entry in "${engine_list[@]}"; do
+  engine_arguments "$entry"
+  start_printing_server "$bin_dir/echo-server" "${engine_args[@]}"
+  if [[ -n $server_port ]]; then
+    stop_server
+    servers+=("$entry")
+  else
+    kill -KILL "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+    reason=$(grep -m 1 . "$work/server.err" 2>/dev/null || true)
+    echo "load_test.sh: skipping engine $entry: ${reason:-it did not print its listening line}" >&2
+  fi
+done
+((${#servers[@]})) || { echo "load_test.sh: no engine could start" >&2; exit 1; }
 # The servers the sweep measures, in the order the report lists and colours them: this one list.
-servers=(ours)
-[[ $compare == asio ]] && servers+=(asio)
+servers+=("${compare_list[@]}")
 
-# The sweep, interleaved: for each point and run, every server in turn (order alternating).
+# The sweep, interleaved: for each point and run, every server in turn, the order rotating by one
+# each run so that no server always follows the same one.
 for conns in "${conns_list[@]}"; do
   for size in "${sizes[@]}"; do
     for ((run = 1; run <= runs; run++)); do
-      order=("${servers[@]}")
-      if ((run % 2 == 0)) && ((${#servers[@]} == 2)); then order=("${servers[1]}" "${servers[0]}"); fi
+      shift_by=$(((run - 1) % ${#servers[@]}))
+      order=("${servers[@]:shift_by}" "${servers[@]:0:shift_by}")
       for server in "${order[@]}"; do measure "$server" "$conns" "$size" 1 "$run" sweep; done
     done
   done
@@ -351,7 +464,8 @@ commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 python3 "$root/scripts/load_report.py" "$raw_csv" --out "$out_dir" \
     --plot-data "$out_dir/points/plot" --mode "$mode" --duration "$dur" --runs "$runs" --commit "$commit" --stamp "$stamp" \
     --cores "$(nproc)" --suite-version "${suite_version:-unknown}" --started-at "$started_at" \
-    --host "$(hostname)" "${udp_report[@]}" ${compare:+--compare "$compare"} \
+    --host "$(hostname)" "${udp_report[@]}" --servers "$(IFS=,; echo "${servers[*]}")" \
+    ${compare:+--compare "$compare"} \
     -- "${command_line[@]}"
 log "done: $out_dir"
 echo "$out_dir"

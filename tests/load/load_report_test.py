@@ -199,6 +199,45 @@ class LoadReportTest(unittest.TestCase):
         self.assertIn("asio-64.dat", " ".join(compared.files))
         self.assertNotIn("Caveat", summary)  # p50 10 µs: no Nagle stall
 
+    def test_engines_side_by_side_with_ratios_against_the_reference_servers(self):
+        # Listed in --servers order whatever the rows' order; each engine's msgs/s and CPU per
+        # message divided by asio-async's and by epoll's; bulk MB/s divided by threads'.
+        runs = []
+        for server, rate, cpu, mb in [("epoll", 400, 2.0, 8.0), ("async:1", 100, 8.0, 1.0),
+                                      ("threads", 200, 4.0, 2.0), ("asio-async", 800, 1.0, 4.0)]:
+            runs += runs_for(server, "sweep", 10, 64, msgs_per_s=[f"{rate}.0"],
+                             cpu_us_per_msg=[f"{cpu:.3f}"])
+            runs += runs_for(server, "bulk", 1, 65536, depth=4, MB_per_s=[f"{mb:.3f}"])
+        report = Report(runs, COLUMNS, ["--compare", "asio-async,epoll",
+                                        "--servers", "threads,async:1,asio-async,epoll"])
+        self.assertEqual(report.exit_code, 0, report.stderr)
+        summary = report.files["summary.md"]
+        self.assertIn("## Servers side by side", summary)
+        self.assertIn("### 64 B messages", summary)
+        self.assertIn(
+            "| conns | threads msgs/s | threads CPU µs/msg | async:1 msgs/s | async:1 CPU µs/msg "
+            "| asio-async msgs/s | asio-async CPU µs/msg | epoll msgs/s | epoll CPU µs/msg "
+            "| threads vs asio-async: msgs/s, CPU | async:1 vs asio-async: msgs/s, CPU "
+            "| threads vs epoll: msgs/s, CPU | async:1 vs epoll: msgs/s, CPU |", summary)
+        self.assertIn("| 10 | 200 | 4.00 | 100 | 8.00 | 800 | 1.00 | 400 | 2.00 | 0.25, 4.00 "
+                      "| 0.12, 8.00 | 0.50, 2.00 | 0.25, 4.00 |", summary)
+        bulk = [line for line in summary.splitlines() if line.endswith(" |")
+                and line.split("|")[1].strip() in ("threads", "async:1", "asio-async", "epoll")]
+        self.assertEqual([(line.split("|")[1].strip(), line.split("|")[-2].strip())
+                          for line in bulk],
+                         [("threads", "1.00"), ("async:1", "0.50"), ("asio-async", "2.00"),
+                          ("epoll", "4.00")])
+        self.assertNotIn("## Ours against", summary)  # asio did not run
+        results = json.loads(report.files["results.json"])
+        self.assertEqual(results["config"]["servers"], ["threads", "async:1", "asio-async",
+                                                        "epoll"])
+        self.assertEqual(results["config"]["compare"], "asio-async,epoll")
+
+    def test_compare_rejects_an_unknown_server(self):
+        report = Report(RUNS, COLUMNS, ["--compare", "asio,nginx"])
+        self.assertEqual(report.exit_code, 2)
+        self.assertIn("nginx", report.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
