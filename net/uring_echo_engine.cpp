@@ -34,7 +34,7 @@ using Clock = std::chrono::steady_clock;
 // never used are never resident.
 constexpr unsigned kRingEntries = 4096;
 constexpr unsigned kBufferCount = 256;    // a power of two, as the buffer ring requires
-constexpr unsigned kBufferBytes = 32768;  // one recv at most; bulk echo moves 32 KiB per turn
+constexpr unsigned kBufferBytes = 65536;  // one recv at most; bulk echo moves 64 KiB per turn
 constexpr int kBufferGroup = 0;
 
 // user_data of the loop's own operations; a connection's are its address plus an Op tag (its
