@@ -117,18 +117,20 @@ int main(int argc, char** argv) {
         passed_listeners.empty()
             ? std::make_unique<net::TcpListener>(net::parse_address(bind), port, listen_options)
             : std::make_unique<net::TcpListener>(net::TcpListener::Inherited{passed_listeners[0]});
-    net::EngineOptions options{.threads = engine_threads, .on_data = {}};
+    net::EngineOptions options{.threads = engine_threads, .on_data = {}, .on_running = {}};
     if (log.verbose()) {
       options.on_data = [&log](const net::ConnectionInfo& info, std::span<const std::byte> data) {
         log.data(info, data);
       };
     }
+    // Said only once the engine's threads run, so that the line means "ready".
+    options.on_running = [&listener] {
+      std::printf("listening on %s\n", net::format_endpoint(listener->local_endpoint()).c_str());
+    };
     const auto engine = net::make_echo_engine(*net::parse_engine_kind(engine_name), *listener,
                                               limits, log, std::move(options));
     net::EchoEngine& server = *engine;
     const auto stopper = signals.call_on_signal([&server] { server.stop(); });
-    // Said only now, with the server's own threads running, so that the line means "ready".
-    std::printf("listening on %s\n", net::format_endpoint(listener->local_endpoint()).c_str());
     server.run();  // returns after stop(), every thread of the engine joined
     diagnostics.line(net::summary_line(server.stats()));
     return 0;

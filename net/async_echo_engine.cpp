@@ -213,6 +213,7 @@ void AsyncEchoEngine::run() {
     for (std::size_t i = 1; i < loops_.size(); ++i) {
       threads.emplace_back([this, &loop = *loops_[i]] { run_loop(loop); });
     }
+    if (options_.on_running) options_.on_running();
     run_loop(*loops_.front());
   }  // joins: each loop's run() returns once stop() released it and its sessions are gone
   std::lock_guard lock(mutex_);
@@ -315,28 +316,16 @@ void AsyncEchoEngine::admit(asio::ip::tcp::socket socket) {
     socket.close(error);
     report_event([&] { events_.refused(peer, why); });
   };
-  if (!is_allowed(limits_, peer.address())) {
-    {
-      std::lock_guard lock(mutex_);
-      ++stats_.denied;
-    }
-    return refuse(Refusal::not_allowed);
-  }
   std::unique_lock lock(mutex_);
-  if (stopping_.load()) {
+  if (const auto refusal =
+          admission_refusal(limits_, peer.address(), stopping_.load(), sessions_.size(), stats_)) {
     lock.unlock();
-    return refuse(Refusal::stopping);
-  }
-  if (limits_.max_connections != 0 && sessions_.size() >= limits_.max_connections) {
-    ++stats_.refused;
-    lock.unlock();
-    return refuse(Refusal::over_capacity);
+    return refuse(*refusal);
   }
   const auto id = next_id_++;
   auto session = std::make_shared<Session>(*this, std::move(socket), ConnectionInfo{id, peer});
   sessions_.emplace(id, session);
-  ++stats_.served;
-  stats_.peak_active = std::max(stats_.peak_active, sessions_.size());
+  count_served(stats_, sessions_.size());
   // Under the lock, so that stop() posts the shut-down and the loop's release after this.
   asio::post(session->executor(), [session] { session->start(); });
 }

@@ -15,10 +15,14 @@ namespace {
 class ThreadsEchoEngine final : public EchoEngine {
  public:
   ThreadsEchoEngine(TcpListener& listener, ServerLimits limits, ServerEvents& events,
-                    ConnectionDataObserver on_data)
-      : server_(listener, std::move(limits), make_handler(std::move(on_data)), events) {}
+                    EngineOptions options)
+      : server_(listener, std::move(limits), make_handler(std::move(options.on_data)), events),
+        on_running_(std::move(options.on_running)) {}
 
-  void run() override { server_.run(); }
+  void run() override {
+    if (on_running_) on_running_();  // the reaper runs since construction; run() accepts
+    server_.run();
+  }
   void stop() noexcept override { server_.stop(); }
   ServerStats stats() const override { return server_.stats(); }
 
@@ -31,6 +35,7 @@ class ThreadsEchoEngine final : public EchoEngine {
   }
 
   ThreadPerConnectionServer server_;
+  std::function<void()> on_running_;
 };
 
 }  // namespace
@@ -61,7 +66,7 @@ std::unique_ptr<EchoEngine> make_echo_engine(EngineKind kind, TcpListener& liste
   switch (kind) {
     case EngineKind::threads:
       return std::make_unique<ThreadsEchoEngine>(listener, std::move(limits), events,
-                                                 std::move(options.on_data));
+                                                 std::move(options));
     case EngineKind::async:
       return std::make_unique<AsyncEchoEngine>(listener, std::move(limits), events,
                                                std::move(options));

@@ -32,6 +32,10 @@ struct EngineOptions {
   std::size_t threads = 0;
   // Empty: no data lines. Called on the connection's thread (threads) or an event-loop thread.
   ConnectionDataObserver on_data;
+  // Called once by run(), on its thread, when every thread the engine runs on has been started
+  // and before it serves: the moment to say "ready" (echo-server's `listening on` line), so that
+  // whoever reads it sees the server's threads all there. Empty: nothing is called.
+  std::function<void()> on_running;
 };
 
 // One echo server engine: serves `listener` under `limits`, reports through `events` the same

@@ -1,5 +1,6 @@
 #include "net/thread_per_connection_server.h"
 
+#include <algorithm>
 #include <utility>
 
 #include <fmt/format.h>
@@ -28,6 +29,25 @@ bool is_allowed(const ServerLimits& limits, const asio::ip::address& address) {
     if (block.contains(address)) return true;
   }
   return false;
+}
+
+std::optional<Refusal> admission_refusal(const ServerLimits& limits, const asio::ip::address& peer,
+                                         bool stopping, std::size_t active, ServerStats& stats) {
+  if (!is_allowed(limits, peer)) {
+    ++stats.denied;
+    return Refusal::not_allowed;
+  }
+  if (stopping) return Refusal::stopping;
+  if (limits.max_connections != 0 && active >= limits.max_connections) {
+    ++stats.refused;
+    return Refusal::over_capacity;
+  }
+  return std::nullopt;
+}
+
+void count_served(ServerStats& stats, std::size_t active) {
+  ++stats.served;
+  stats.peak_active = std::max(stats.peak_active, active);
 }
 
 namespace {
@@ -149,22 +169,11 @@ void ThreadPerConnectionServer::admit(TcpStream stream) {
     stream.close();
     report_event([&] { events_.refused(peer, why); });
   };
-  if (!is_allowed(limits_, peer.address())) {
-    {
-      std::lock_guard lock(mutex_);
-      ++stats_.denied;
-    }
-    return refuse(Refusal::not_allowed);
-  }
   std::unique_lock lock(mutex_);
-  if (stopping_) {
+  if (const auto refusal =
+          admission_refusal(limits_, peer.address(), stopping_, sessions_.size(), stats_)) {
     lock.unlock();
-    return refuse(Refusal::stopping);
-  }
-  if (limits_.max_connections != 0 && sessions_.size() >= limits_.max_connections) {
-    ++stats_.refused;
-    lock.unlock();
-    return refuse(Refusal::over_capacity);
+    return refuse(*refusal);
   }
   const auto id = next_id_++;
   auto owned = std::make_unique<Session>(Session{ConnectionInfo{id, peer}, std::move(stream), {}});
@@ -191,10 +200,9 @@ void ThreadPerConnectionServer::admit(TcpStream stream) {
     report_event([&] { events_.refused(peer, Refusal::no_thread); });
     return;
   }
-  ++stats_.served;
+  count_served(stats_, sessions_.size());
   const bool threads_recovered = thread_failure_reported_;
   thread_failure_reported_ = false;
-  stats_.peak_active = std::max(stats_.peak_active, sessions_.size());
   lock.unlock();
   if (threads_recovered) report_event([&] { events_.notice("connection threads start again"); });
 }

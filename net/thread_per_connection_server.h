@@ -90,6 +90,15 @@ class ServerEvents {
 // echo server's last line (scripts read its key=value pairs). Thread-safe.
 std::string summary_line(const ServerStats& stats);
 
+// The admission rules of every engine, in one order: a peer outside the allow-list (counted in
+// stats.denied), then a stopping server, then the cap over the `active` connections served now
+// (counted in stats.refused). Returns why the peer is refused, or nullopt to serve it.
+// Threading: call with the mutex that guards `stats` held.
+std::optional<Refusal> admission_refusal(const ServerLimits& limits, const asio::ip::address& peer,
+                                         bool stopping, std::size_t active, ServerStats& stats);
+// Counts a connection now served; `active` includes it. Threading: as admission_refusal.
+void count_served(ServerStats& stats, std::size_t active);
+
 // Accepts connections and runs `handler` for each on a thread of its own (a std::jthread owned
 // by the server). Enforces the cap, the allow-list and the idle timeout; survives running out of
 // descriptors and other accept errors that leave the listener working (pauses accepting, says so

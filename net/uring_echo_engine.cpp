@@ -224,6 +224,7 @@ void UringEchoEngine::run() {
     for (std::size_t i = 1; i < loops_.size(); ++i) {
       threads.emplace_back([this, i] { run_loop(*loops_[i]); });
     }
+    if (options_.on_running) options_.on_running();
     run_loop(*loops_[0]);
   }  // joins: each loop returns once stopped and every connection of it ended
   std::lock_guard lock(mutex_);
@@ -424,27 +425,15 @@ void UringEchoEngine::admit(Loop& loop, int fd) {
     ::close(fd);
     report_event([&] { events_.refused(peer, why); });
   };
-  if (!is_allowed(limits_, peer.address())) {
-    {
-      std::lock_guard lock(mutex_);
-      ++stats_.denied;
-    }
-    return refuse(Refusal::not_allowed);
-  }
   std::unique_lock lock(mutex_);
-  if (stopping_.load()) {
+  if (const auto refusal =
+          admission_refusal(limits_, peer.address(), stopping_.load(), active_, stats_)) {
     lock.unlock();
-    return refuse(Refusal::stopping);
-  }
-  if (limits_.max_connections != 0 && active_ >= limits_.max_connections) {
-    ++stats_.refused;
-    lock.unlock();
-    return refuse(Refusal::over_capacity);
+    return refuse(*refusal);
   }
   ConnectionInfo info{next_id_++, peer};
   ++active_;
-  ++stats_.served;
-  stats_.peak_active = std::max(stats_.peak_active, active_);
+  count_served(stats_, active_);
   Loop& target = *loops_[next_loop_];
   next_loop_ = (next_loop_ + 1) % loops_.size();
   if (&target == &loop) {

@@ -98,7 +98,7 @@ TEST_CASE("8 MiB sent before reading come back whole and in order, with one or t
     net::TcpListener listener(net::parse_address("127.0.0.1"), 0);
     CountingEvents events;
     auto engine = net::make_echo_engine(net::EngineKind::async, listener, {}, events,
-                                        {.threads = threads, .on_data = {}});
+                                        {.threads = threads, .on_data = {}, .on_running = {}});
     std::jthread runner([&] { engine->run(); });
     {
       RawClient client(listener.local_endpoint().port());
@@ -130,7 +130,7 @@ TEST_CASE("stop with clients on every loop ends each session and run() returns")
   net::TcpListener listener(net::parse_address("127.0.0.1"), 0);
   CountingEvents events;
   auto engine = net::make_echo_engine(net::EngineKind::async, listener, {}, events,
-                                      {.threads = 3, .on_data = {}});
+                                      {.threads = 3, .on_data = {}, .on_running = {}});
   std::jthread runner([&] { engine->run(); });
   std::vector<std::unique_ptr<RawClient>> clients;
   const auto hello = pattern(100);

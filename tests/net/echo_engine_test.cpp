@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -11,6 +13,7 @@
 #include "net/error.h"
 #include "net/tcp_listener.h"
 #include "tests/support/eventually.h"
+#include "tests/support/proc_stats.h"
 
 using namespace std::chrono_literals;
 using testing_support::eventually;
@@ -29,8 +32,8 @@ class CountingEvents : public net::ServerEvents {
 net::ServerStats echo_once_through(net::EngineKind kind, std::size_t threads) {
   net::TcpListener listener(net::parse_address("127.0.0.1"), 0);
   CountingEvents events;
-  auto engine =
-      net::make_echo_engine(kind, listener, {}, events, {.threads = threads, .on_data = {}});
+  auto engine = net::make_echo_engine(kind, listener, {}, events,
+                                      {.threads = threads, .on_data = {}, .on_running = {}});
   REQUIRE(engine != nullptr);
   std::jthread runner([&] { engine->run(); });
   asio::io_context io;
@@ -89,5 +92,29 @@ TEST_CASE("the uring engine from the factory echoes, counts and stops with one o
     CHECK(stats.served == 1);
     CHECK(stats.bytes == 5);
     CHECK(stats.active == 0);
+  }
+}
+
+TEST_CASE("on_running is called once, with every thread of the engine already started") {
+  for (const auto kind : {net::EngineKind::threads, net::EngineKind::async}) {
+    CAPTURE(net::to_string(kind));
+    net::TcpListener listener(net::parse_address("127.0.0.1"), 0);
+    CountingEvents events;
+    std::atomic<int> calls{0};
+    std::atomic<std::size_t> threads_then{0};
+    const auto threads_before = testing_support::count_threads(::getpid());
+    auto engine = net::make_echo_engine(
+        kind, listener, {}, events, {.threads = 3, .on_data = {}, .on_running = [&] {
+                                       ++calls;
+                                       threads_then = testing_support::count_threads(::getpid());
+                                     }});
+    std::jthread runner([&] { engine->run(); });
+    REQUIRE(eventually([&] { return calls.load() == 1; }));
+    // The runner, and besides it the reaper (threads) or two more event loops (async).
+    const std::size_t engine_threads = kind == net::EngineKind::threads ? 2 : 3;
+    CHECK(threads_then.load() >= threads_before + engine_threads);
+    engine->stop();
+    runner.join();
+    CHECK(calls.load() == 1);
   }
 }

@@ -48,12 +48,8 @@ struct RunningServer {
 
   explicit RunningServer(net::ServerLimits limits = {})
       : server(listener, std::move(limits), echo, events), runner([this] { server.run(); }) {}
-  ~RunningServer() {
-    server.stop();
-  }
-  net::TcpStream connect() {
-    return net::TcpStream::connect(io, listener.local_endpoint(), 5s);
-  }
+  ~RunningServer() { server.stop(); }
+  net::TcpStream connect() { return net::TcpStream::connect(io, listener.local_endpoint(), 5s); }
 };
 
 }  // namespace
@@ -160,4 +156,30 @@ TEST_CASE("a handler that throws costs its connection only") {
   fine.set_timeout(10s);
   CHECK(fine.read_some(back).status == IoStatus::ok);
   server.stop();
+}
+
+TEST_CASE("admission refuses in one order for every engine: allow-list, stopping, then the cap") {
+  net::ServerLimits limits;
+  limits.max_connections = 2;
+  limits.allow = {net::Cidr::parse("127.0.0.0/8")};
+  const auto inside = asio::ip::make_address("127.0.0.5");
+  const auto outside = asio::ip::make_address("10.0.0.1");
+  net::ServerStats stats;
+  // Outside the allow-list is denied even while stopping or full, and counted as denied only.
+  CHECK(net::admission_refusal(limits, outside, true, 2, stats) == net::Refusal::not_allowed);
+  CHECK(stats.denied == 1);
+  // A stopping server refuses without counting a refusal against the cap.
+  CHECK(net::admission_refusal(limits, inside, true, 2, stats) == net::Refusal::stopping);
+  CHECK(stats.refused == 0);
+  CHECK(net::admission_refusal(limits, inside, false, 2, stats) == net::Refusal::over_capacity);
+  CHECK(stats.refused == 1);
+  CHECK_FALSE(net::admission_refusal(limits, inside, false, 1, stats).has_value());
+  net::count_served(stats, 2);
+  net::count_served(stats, 1);
+  CHECK(stats.served == 2);
+  CHECK(stats.peak_active == 2);
+  // No cap and no allow-list: everyone is served.
+  CHECK_FALSE(net::admission_refusal({}, outside, false, 100'000, stats).has_value());
+  CHECK(stats.denied == 1);
+  CHECK(stats.refused == 1);
 }

@@ -97,7 +97,8 @@ TEST_CASE("the uring engine ends a peer that sends but never reads once idle, it
   EndRecorder events;
   net::ServerLimits limits;
   limits.idle_timeout = std::chrono::milliseconds(200);
-  net::UringEchoEngine engine(listener, limits, events, {.threads = 1, .on_data = {}});
+  net::UringEchoEngine engine(listener, limits, events,
+                              {.threads = 1, .on_data = {}, .on_running = {}});
   std::jthread runner([&] { engine.run(); });
   const int fd = connect_to(listener);
   // The server's send is stuck on our full receive buffer: no progress either way, so the idle
@@ -115,7 +116,8 @@ TEST_CASE("the uring engine ends a peer that sends but never reads once idle, it
 TEST_CASE("stop() ends every connection, silent or stuck on a peer that never reads") {
   net::TcpListener listener(net::parse_address("127.0.0.1"), 0);
   EndRecorder events;
-  net::UringEchoEngine engine(listener, {}, events, {.threads = 2, .on_data = {}});
+  net::UringEchoEngine engine(listener, {}, events,
+                              {.threads = 2, .on_data = {}, .on_running = {}});
   std::jthread runner([&] { engine.run(); });
   std::vector<int> clients;
   for (int i = 0; i < 4; ++i) clients.push_back(connect_to(listener));

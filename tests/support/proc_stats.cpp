@@ -36,7 +36,21 @@ std::size_t count_open_fds(pid_t pid) {
 }
 
 std::size_t count_threads(pid_t pid) {
-  return count_entries(proc_path(pid, "task"));
+  const auto folder = proc_path(pid, "task");
+  std::size_t threads = 0;
+  if (DIR* dir = ::opendir(folder.c_str())) {
+    while (const dirent* entry = ::readdir(dir)) {
+      if (entry->d_name[0] == '.') continue;
+      std::ifstream comm(folder + "/" + entry->d_name + "/comm");
+      std::string name;
+      std::getline(comm, name);
+      // io_uring's workers (iou-wrk-*, iou-sqp-*) show as threads of the process, but the
+      // kernel starts and ends them on its own, whenever an operation must wait in a worker.
+      if (!name.starts_with("iou-")) ++threads;
+    }
+    ::closedir(dir);
+  }
+  return threads;
 }
 
 std::size_t count_sockets(pid_t pid) {

@@ -19,6 +19,7 @@
 namespace testing_support {
 
 std::size_t count_open_fds(pid_t pid);
+// Threads of the process, not counting io_uring's kernel workers (iou-wrk-*, iou-sqp-*).
 std::size_t count_threads(pid_t pid);
 // Open descriptors that are sockets (listening or connected).
 std::size_t count_sockets(pid_t pid);
