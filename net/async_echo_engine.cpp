@@ -109,7 +109,10 @@ class AsyncEchoEngine::Session : public std::enable_shared_from_this<Session> {
       write_rest(chunk.subspan(sent));
       return;
     }
-    read();
+    // Not read() at once: the peer has not even seen this echo yet, so a read now would almost
+    // always meet an empty socket (a wasted recv() per message). Queued behind the handlers
+    // that are ready, the read starts when the next message has more likely arrived.
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->read(); });
   }
 
   // The part the send buffer could not take; the chunk stays in our buffer, which the next read
