@@ -20,8 +20,8 @@ asio::ip::address_v6::bytes_type as_v6_bytes(const asio::ip::address& address) {
   return address.to_v6().to_bytes();
 }
 
-bool same_prefix(const asio::ip::address_v6::bytes_type& a, const asio::ip::address_v6::bytes_type& b,
-                 int bits) {
+bool same_prefix(const asio::ip::address_v6::bytes_type& a,
+                 const asio::ip::address_v6::bytes_type& b, int bits) {
   for (std::size_t i = 0; bits > 0; ++i, bits -= 8) {
     const unsigned mask = bits >= 8 ? 0xffU : (0xffU << (8 - bits)) & 0xffU;
     if ((a[i] & mask) != (b[i] & mask)) return false;

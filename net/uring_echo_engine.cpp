@@ -512,10 +512,7 @@ void UringEchoEngine::on_recv(Loop& loop, Connection& connection, int result, un
     return end(loop, connection, {connection.echoed, "closed by peer", false});
   }
   if (result < 0) {
-    give_back(loop, connection);
-    return end(loop, connection,
-               {connection.echoed, failure_reason(std::error_code(-result, std::system_category())),
-                false});
+    return failed(loop, connection, -result);
   }
   connection.last_progress = Clock::now();
   connection.length = static_cast<std::uint32_t>(result);
@@ -527,15 +524,20 @@ void UringEchoEngine::on_recv(Loop& loop, Connection& connection, int result, un
   post_send(loop, connection);
 }
 
+// A recv or send that failed with `error` (an errno): the buffer goes back, the connection ends
+// with the same words as in the other engines.
+void UringEchoEngine::failed(Loop& loop, Connection& connection, int error) {
+  give_back(loop, connection);
+  end(loop, connection,
+      {connection.echoed, failure_reason(std::error_code(error, std::system_category())), false});
+}
+
 void UringEchoEngine::on_send(Loop& loop, Connection& connection, int result) {
   connection.op = kNone;
   if (result > 0) connection.echoed += static_cast<std::uint64_t>(result);
   if (connection.ending) return release(loop, connection);
   if (result < 0) {
-    give_back(loop, connection);
-    return end(loop, connection,
-               {connection.echoed, failure_reason(std::error_code(-result, std::system_category())),
-                false});
+    return failed(loop, connection, -result);
   }
   connection.last_progress = Clock::now();
   connection.sent += static_cast<std::uint32_t>(result);

@@ -51,6 +51,7 @@ class UringEchoEngine final : public EchoEngine {
   void start(Loop& loop, int fd, ConnectionInfo info);
   void on_recv(Loop& loop, Connection& connection, int result, unsigned flags);
   void on_send(Loop& loop, Connection& connection, int result);
+  void failed(Loop& loop, Connection& connection, int error);
   void post_recv(Loop& loop, Connection& connection);
   void post_send(Loop& loop, Connection& connection);
   void give_back(Loop& loop, Connection& connection);

@@ -62,7 +62,8 @@ void talk_with(const std::string& tool, const std::string& tool_command) {
   // The reply was typed after the message was on the screen, so the log has them in that order.
   const auto hello =
       find_log_line(log, ">>>(127.0.0.1, " + tool_port + "):hello from " + tool + "\\n");
-  const auto reply = find_log_line(log, "<<<(127.0.0.1, " + tool_port + "):hi " + tool + ", 你好");
+  const auto reply =
+      find_log_line(log, "<<<(127.0.0.1, " + tool_port + "):hi " + tool + ", 你好");
   REQUIRE(hello);
   REQUIRE(reply);
   CHECK(*hello < *reply);

@@ -249,7 +249,8 @@ TEST_CASE("timestamps: local time with milliseconds and a +HH:MM / -HH:MM offset
   chat::LogLineFormatter formatter;
   CHECK(formatter.timestamp(at) == "2026-11-21T21:15:30.123-05:00");
   CHECK(formatter.timestamp(at + std::chrono::milliseconds(5)) == "2026-11-21T21:15:30.128-05:00");
-  CHECK(formatter.timestamp(at + std::chrono::milliseconds(900)) == "2026-11-21T21:15:31.023-05:00");
+  CHECK(formatter.timestamp(at + std::chrono::milliseconds(900)) ==
+        "2026-11-21T21:15:31.023-05:00");
   ::setenv("TZ", "UTC0", 1);
   ::tzset();
   CHECK(chat::LogLineFormatter().timestamp(at) == "2026-11-22T02:15:30.123+00:00");
